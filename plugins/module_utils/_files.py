@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""File handling shared by the collection's modules. Private to the collection.
+
+Every write is atomic: the new content goes to a temporary file in the same directory, is
+flushed to disk, and replaces the target with a rename, so a reader sees the old file or the
+new one and never half of either. A symlinked target (dotfiles managers) is written through:
+the file it points to is replaced, the link stays.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+import typing as t
+
+if t.TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
+
+def expand(path: str) -> str:
+    """Expand ``~`` and environment variables and make the path absolute."""
+    return os.path.abspath(os.path.expanduser(os.path.expandvars(path)))
+
+
+def write_target(path: str) -> str:
+    """The file a write to ``path`` must replace: the final target of a symlink chain."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def read_bytes(path: str) -> t.Optional[bytes]:
+    """Content of ``path`` (through symlinks), or None when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def read_text(path: str) -> t.Optional[str]:
+    """UTF-8 content of ``path``, or None when it does not exist."""
+    data = read_bytes(path)
+    return None if data is None else data.decode("utf-8")
+
+
+def atomic_write(module: AnsibleModule, path: str, content: t.Union[str, bytes], mode: int) -> str:
+    """Replace ``path`` with ``content`` atomically and give it ``mode``.
+
+    Returns the path of the file actually written (the symlink target for a symlink).
+    The parent directory must exist. The owner and SELinux context of an existing file are kept.
+    The temporary file has ``mode`` from the start, so the content is never readable by others.
+    """
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    target = write_target(path)
+    directory = os.path.dirname(target) or "."
+    try:
+        existing = os.stat(target)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+        existing = None
+    context = module.selinux_context(target) if existing is not None and module.selinux_enabled() else None
+    fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        if existing is not None and os.geteuid() == 0:
+            os.fchown(fd, existing.st_uid, existing.st_gid)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, target)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.unlink(tmp_path)
+        raise
+    if context is not None:
+        module.set_context_if_different(target, context, False)
+    return target
+
+
+def remove_file(path: str) -> bool:
+    """Delete ``path`` (the link itself for a symlink); True when something was removed."""
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True
+
+
+def ensure_directory(path: str, mode: int) -> bool:
+    """Create ``path`` (and parents) with ``mode`` when missing; True when created."""
+    if os.path.isdir(path):
+        return False
+    os.makedirs(path, mode)
+    os.chmod(path, mode)
+    return True
+
+
+def mode_of(path: str) -> t.Optional[int]:
+    """Permission bits of ``path`` (through symlinks), or None when missing."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise

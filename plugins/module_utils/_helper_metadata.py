@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The metadata line a generated token helper carries. Private to the collection.
+
+The token helper (module token_helper) writes one comment line near its top:
+
+    # fmapi-coding-agents-helper: {"version": 1, "profile": "...", "host": "...", ...}
+
+so that a later run (module claude_settings_info) can tell what an earlier install configured
+without executing anything. The JSON is a single line with sorted keys.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+MARKER = "# fmapi-coding-agents-helper: "
+FORMAT_VERSION = 1
+# Only the first lines are searched: the marker belongs to the header.
+_SEARCH_LINES = 20
+
+
+def render_helper_metadata(**values: t.Any) -> str:
+    """The metadata comment line (without newline) for the given values."""
+    data = {"version": FORMAT_VERSION}
+    data.update(values)
+    return MARKER + json.dumps(data, sort_keys=True, separators=(", ", ": "))
+
+
+def read_helper_metadata(text: str) -> t.Optional[t.Dict[str, t.Any]]:
+    """The metadata dict of a helper script's text, or None when it carries none (or it is unreadable)."""
+    for line in text.splitlines()[:_SEARCH_LINES]:
+        if line.startswith(MARKER):
+            try:
+                data = json.loads(line[len(MARKER):])
+            except ValueError:
+                return None
+            return data if isinstance(data, dict) else None
+    return None
