@@ -7,7 +7,16 @@ import subprocess
 
 import pytest
 
-pytest_plugins = ["workspace_double.pytest_plugin"]
+# The fixtures are imported rather than listed in pytest_plugins: pytest refuses pytest_plugins
+# in a conftest below the rootdir when a parent directory is collected (pytest tests).
+# pylint: disable=unused-import
+from workspace_double.pytest_plugin import (  # noqa: F401
+    claude_cli,
+    databricks_cli,
+    fake_browser,
+    workspace_double,
+    workspace_double_session,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

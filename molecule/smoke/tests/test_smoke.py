@@ -13,7 +13,9 @@ from workspace_double.control import DoubleClient
 
 USER = "developer"
 HOME = "/home/developer"
-ENV = f"HOME={HOME} DATABRICKS_AUTH_STORAGE=plaintext NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
+# One retry, not Claude Code's default minutes of backoff, when the workspace refuses the token.
+ENV = (f"HOME={HOME} DATABRICKS_AUTH_STORAGE=plaintext NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "
+       "CLAUDE_CODE_MAX_RETRIES=1")
 
 
 @pytest.fixture(name="double")
