@@ -1,0 +1,115 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: setup_config
+short_description: Resolve the setup's values from the command line, a config file or URL, an earlier install and defaults
+version_added: 0.1.0
+author: FMAPI coding agents maintainers (@fmapi)
+description:
+  - Decides each value of the setup (C(host), C(profile), C(model), C(opus), C(sonnet), C(haiku), C(ttl),
+    C(settings_location)) from, highest precedence first, O(values) (what was given on the command line),
+    the config file O(config) or the config URL O(config_url), O(previous) (what an earlier install wrote, as
+    returned by M(fmapi.coding_agents.claude_settings_info)), and the defaults.
+  - Runs on the controller: the config file is read, and the config URL fetched, where the playbook runs.
+  - "The config file is a JSON or YAML object with the keys C(version) (V(1)), C(host), C(profile), C(model),
+    C(opus), C(sonnet), C(haiku), C(ttl) and C(settings_location). An unknown key fails the task, naming the valid ones."
+  - Every value is validated wherever it comes from. C(host) must start with V(https://), trailing slashes are
+    dropped. C(profile) is letters, digits, V(-) and V(_). C(ttl) is minutes from V(1) to V(60).
+    A value of the earlier install that is no longer valid is ignored and the next source applies.
+  - "Defaults: C(profile) V(fmapi-claudecode-profile), C(model) and C(opus) V(databricks-claude-opus-4-6),
+    C(sonnet) V(databricks-claude-sonnet-4-6), C(haiku) V(databricks-claude-haiku-4-5), C(ttl) V(30),
+    C(settings_location) V(home)."
+extends_documentation_fragment:
+  - fmapi.coding_agents.attributes
+  - fmapi.coding_agents.attributes.IDEMPOTENT
+  - fmapi.coding_agents.attributes.INFO_MODULE
+attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin.
+  async:
+    support: none
+    description: Not an asynchronous task.
+options:
+  values:
+    description:
+      - Values given on the command line. Keys with a null or empty value count as not given.
+    type: dict
+    default: {}
+  config:
+    description: A JSON or YAML config file on the controller. Mutually exclusive with O(config_url).
+    type: path
+  config_url:
+    description:
+      - An V(https://) URL of a config file, fetched from the controller with certificate validation.
+      - Mutually exclusive with O(config).
+    type: str
+  ca_path:
+    description: A CA bundle to trust for O(config_url), beside the system's.
+    type: path
+  previous:
+    description: What an earlier install wrote, as returned by M(fmapi.coding_agents.claude_settings_info).
+    type: dict
+    default: {}
+  require_host:
+    description: Fail, saying how to pass it, when no source gives C(host).
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for O(config_url).
+    type: int
+    default: 30
+"""
+
+EXAMPLES = r"""
+- name: Read what an earlier install wrote
+  fmapi.coding_agents.claude_settings_info:
+  register: previous_install
+
+- name: Resolve the setup's values
+  fmapi.coding_agents.setup_config:
+    values:
+      host: "{{ host | default(none) }}"
+      profile: "{{ profile | default(none) }}"
+      ttl: "{{ ttl | default(none) }}"
+    config: "{{ config | default(omit) }}"
+    config_url: "{{ config_url | default(omit) }}"
+    previous: "{{ previous_install }}"
+  register: setup
+
+- name: Use them
+  ansible.builtin.debug:
+    msg: "{{ setup.config.host }} with profile {{ setup.config.profile }} ({{ setup.sources.profile }})"
+"""
+
+RETURN = r"""
+config:
+  description: The resolved values.
+  returned: success
+  type: dict
+  sample:
+    host: https://my-workspace.cloud.databricks.com
+    profile: fmapi-claudecode-profile
+    model: databricks-claude-opus-4-6
+    opus: databricks-claude-opus-4-6
+    sonnet: databricks-claude-sonnet-4-6
+    haiku: databricks-claude-haiku-4-5
+    ttl: 30
+    settings_location: home
+sources:
+  description:
+    - Where each value came from; V(command line), V(config file <path>), V(config URL <url>),
+      V(earlier install) or V(default).
+  returned: success
+  type: dict
+  sample:
+    host: command line
+    profile: earlier install
+    ttl: default
+"""
