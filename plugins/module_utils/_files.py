@@ -68,10 +68,11 @@ def atomic_write(module: AnsibleModule, path: str, content: t.Union[str, bytes],
     context = module.selinux_context(target) if existing is not None and module.selinux_enabled() else None
     fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
     try:
-        os.fchmod(fd, mode)
-        if existing is not None and os.geteuid() == 0:
-            os.fchown(fd, existing.st_uid, existing.st_gid)
+        # The descriptor belongs to the file object from here on, so every path closes it.
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            if existing is not None and os.geteuid() == 0:
+                os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
@@ -80,9 +81,25 @@ def atomic_write(module: AnsibleModule, path: str, content: t.Union[str, bytes],
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
         raise
+    _fsync_directory(directory)
     if context is not None:
         module.set_context_if_different(target, context, False)
     return target
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable (a power cut after the write keeps the new file)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        # Some filesystems do not support fsync on a directory; the rename itself is still atomic.
+        pass
+    finally:
+        os.close(fd)
 
 
 def remove_file(path: str) -> bool:
@@ -97,10 +114,14 @@ def remove_file(path: str) -> bool:
 
 
 def ensure_directory(path: str, mode: int) -> bool:
-    """Create ``path`` (and parents) with ``mode`` when missing; True when created."""
+    """Create ``path`` and any missing parents, each with ``mode``; True when something was created."""
     if os.path.isdir(path):
         return False
-    os.makedirs(path, mode)
+    parent = os.path.dirname(os.path.abspath(path))
+    if parent != path and not os.path.isdir(parent):
+        ensure_directory(parent, mode)
+    os.mkdir(path, mode)
+    # mkdir's mode is reduced by the umask; ours is a policy.
     os.chmod(path, mode)
     return True
 

@@ -15,12 +15,16 @@ without executing anything. The JSON is a single line with sorted keys.
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 MARKER = "# fmapi-coding-agents-helper: "
 FORMAT_VERSION = 1
 # Only the first lines are searched: the marker belongs to the header.
 _SEARCH_LINES = 20
+# The original setup script's helper (fmapi-key-helper.sh) kept its values in shell variables,
+# FMAPI_PROFILE="..." / FMAPI_HOST="..." (older: PROFILE= / HOST=).
+_LEGACY_ASSIGNMENT = re.compile(r'^(?:FMAPI_)?(PROFILE|HOST)="([^"$`\\]*)"\s*$')
 
 
 def render_helper_metadata(**values: t.Any) -> str:
@@ -40,3 +44,13 @@ def read_helper_metadata(text: str) -> t.Optional[t.Dict[str, t.Any]]:
                 return None
             return data if isinstance(data, dict) else None
     return None
+
+
+def read_legacy_helper_values(text: str) -> t.Dict[str, str]:
+    """``profile`` and ``host`` of a helper the original setup script wrote, as far as it names them."""
+    values: t.Dict[str, str] = {}
+    for line in text.splitlines():
+        match = _LEGACY_ASSIGNMENT.match(line.strip())
+        if match and match.group(2):
+            values.setdefault(match.group(1).lower(), match.group(2))
+    return values
