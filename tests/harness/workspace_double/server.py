@@ -101,6 +101,9 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
     """One HTTP request against the double (see the module docstring)."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm and the client's
+    # delayed ACK every answer would wait ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "fmapi-workspace-double/1.0"
     timeout = 120
     server: "DoubleHTTPServer"
@@ -325,6 +328,9 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             raise _anthropic_error(404, "not_found_error", f"No route for {method} {path}")
         elif method in ("GET", "HEAD") and path.startswith("/mirror/") and self.server.mirror_dir:
             self._mirror(path, "/mirror/")
+        elif method in ("GET", "HEAD") and path == "/":
+            # A workspace's front page (what a reachability probe or a browser gets first).
+            self._send_bytes(200, b"<!doctype html><title>Databricks workspace double</title>\n", "text/html")
         else:
             self._not_found(path)
 

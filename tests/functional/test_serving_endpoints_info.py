@@ -1,0 +1,404 @@
+"""serving_endpoints_info run by Ansible against the workspace double with the real databricks-sdk and CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+from workspace_double.pytest_plugin import isolated_env
+
+MODULE = "serving_endpoints_info"
+PROFILE = "fmapi-dev"
+DEFAULT_CLAUDE = [
+    "databricks-claude-haiku-4-5",
+    "databricks-claude-opus-4-5",
+    "databricks-claude-opus-4-6",
+    "databricks-claude-sonnet-4-5",
+    "databricks-claude-sonnet-4-6",
+]
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def cli_login(double, home: str, cli: str, browser: str, profile: str = PROFILE) -> None:
+    """A real `databricks auth login` into ``home``, the browser step done by the fake browser."""
+    env = isolated_env(home, SSL_CERT_FILE=double.ca_file, FMAPI_DOUBLE_CA=double.ca_file,
+                       DATABRICKS_AUTH_STORAGE="plaintext", BROWSER=browser)
+    completed = subprocess.run([cli, "auth", "login", "--host", double.url, "--profile", profile, "--timeout", "60s"],
+                               env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+
+
+def list_requests(double) -> list[dict]:
+    return [entry for entry in double.control.requests(path_prefix="/api/2.0/serving-endpoints")
+            if entry["method"] == "GET"]
+
+
+def names_of(result: dict) -> list[str]:
+    return [endpoint["name"] for endpoint in result["endpoints"]]
+
+
+@pytest.fixture(name="pat_args")
+def pat_args_fixture(workspace_double) -> dict:
+    """Module arguments for token auth with a freshly issued access token."""
+    return {"host": workspace_double.url, "token": workspace_double.control.issue_access_token(),
+            "ca_file": workspace_double.ca_file}
+
+
+@pytest.fixture(name="logged_in")
+def logged_in_fixture(workspace_double, laptop_home, databricks_cli, fake_browser) -> dict:
+    """The developer has logged in with the real CLI; module arguments for that profile."""
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser)
+    return {"profile": PROFILE, "databricks_cli": databricks_cli, "ca_file": workspace_double.ca_file}
+
+
+# ----------------------------------------------------------------------------- token auth
+def test_token_auth_lists_every_endpoint_in_compact_shape(run_module, workspace_double, pat_args):
+    result = run_module(MODULE, pat_args)
+
+    assert result["changed"] is False
+    assert result["host"] == workspace_double.url
+    assert result["count"] == 11
+    assert names_of(result) == sorted(names_of(result))
+    sonnet = next(e for e in result["endpoints"] if e["name"] == "databricks-claude-sonnet-4-6")
+    assert sonnet == {
+        "name": "databricks-claude-sonnet-4-6",
+        "ready": "READY",
+        "config_update": "NOT_UPDATING",
+        "state": "READY",
+        "task": "llm/v1/chat",
+        "endpoint_type": "FOUNDATION_MODEL_API",
+        "served_entities": ["databricks-claude-sonnet-4-6"],
+        "foundation_models": ["databricks-claude-sonnet-4-6"],
+        "creator": "system",
+    }
+    assert result["validation"] == [] and result["validation_failed"] is False
+    assert pat_args["token"] not in json.dumps(result)
+    requests = list_requests(workspace_double)
+    assert len(requests) == 1 and requests[0]["token_kind"] == "oauth" and requests[0]["status"] == 200
+
+
+def test_personal_access_token_and_ca_from_requests_ca_bundle(run_module, workspace_double):
+    pat = workspace_double.control.create_pat(comment="functional test")["token_value"]
+
+    result = run_module(MODULE, {"host": workspace_double.url + "/", "token": pat},
+                        env={"REQUESTS_CA_BUNDLE": workspace_double.ca_file, "SSL_CERT_FILE": SYSTEM_CA})
+
+    assert result["count"] == 11
+    assert result["host"] == workspace_double.url
+    assert pat not in json.dumps(result) and pat not in result["_output"]
+    assert list_requests(workspace_double)[-1]["token_kind"] == "pat"
+
+
+def test_profile_holding_a_personal_access_token(run_module, workspace_double, laptop_home):
+    pat = workspace_double.control.create_pat(comment="profile")["token_value"]
+    with open(os.path.join(laptop_home, ".databrickscfg"), "w", encoding="utf-8") as handle:
+        handle.write(f"[pat-profile]\nhost = {workspace_double.url}\ntoken = {pat}\n")
+
+    result = run_module(MODULE, {"profile": "pat-profile", "ca_file": workspace_double.ca_file},
+                        env={"PATH": os.environ["PATH"]})
+
+    assert result["count"] == 11
+    assert list_requests(workspace_double)[-1]["token_kind"] == "pat"
+
+
+def test_check_mode_gives_the_same_answer(run_module, pat_args):
+    normal = run_module(MODULE, pat_args)
+    checked = run_module(MODULE, pat_args, check=True)
+
+    assert checked["changed"] is False
+    assert checked["endpoints"] == normal["endpoints"]
+
+
+def test_raw_is_opt_in(run_module, pat_args):
+    without = run_module(MODULE, dict(pat_args, name=["databricks-gte-large-en"]))
+    with_raw = run_module(MODULE, dict(pat_args, name=["databricks-gte-large-en"], include_raw=True))
+
+    assert "raw" not in without["endpoints"][0]
+    raw = with_raw["endpoints"][0]["raw"]
+    assert raw["name"] == "databricks-gte-large-en" and raw["config"]["served_entities"][0]["foundation_model"]
+
+
+# ----------------------------------------------------------------------------- CLI profile auth
+def test_cli_profile_auth_after_real_login_ignores_databricks_environment(run_module, workspace_double, logged_in):
+    # Variables that would point the SDK and the CLI elsewhere if they were honoured.
+    misleading = {"DATABRICKS_HOST": "https://127.0.0.1:9", "DATABRICKS_TOKEN": "dapi00000000000000000000000000000000",
+                  "DATABRICKS_CONFIG_PROFILE": "someone-else", "DATABRICKS_AUTH_TYPE": "pat",
+                  "DATABRICKS_AUTH_STORAGE": "plaintext", "SSL_CERT_FILE": SYSTEM_CA,
+                  "REQUESTS_CA_BUNDLE": SYSTEM_CA}
+
+    result = run_module(MODULE, logged_in, env=misleading)
+
+    assert result["host"] == workspace_double.url
+    assert result["count"] == 11
+    request = list_requests(workspace_double)[-1]
+    assert request["token_kind"] == "oauth" and request["bearer_status"] == "valid"
+    assert "auth/databricks-cli" in request["headers"]["user-agent"]
+
+
+def test_cli_found_on_path_without_databricks_cli_option(run_module, workspace_double, logged_in, databricks_cli):
+    args = {"profile": PROFILE, "ca_file": workspace_double.ca_file}
+    path = os.path.dirname(databricks_cli) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
+
+    result = run_module(MODULE, args, env={"PATH": path, "DATABRICKS_AUTH_STORAGE": "plaintext"})
+
+    assert result["count"] == 11
+
+
+def test_expired_session_asks_for_a_new_login(run_module, workspace_double, logged_in):
+    workspace_double.control.expire_access_tokens()
+    workspace_double.control.invalidate_refresh_tokens()
+
+    result = run_module(MODULE, logged_in, env={"DATABRICKS_AUTH_STORAGE": "plaintext"}, expect_failure=True)
+
+    assert f"databricks auth login --host {workspace_double.url} --profile {PROFILE}" in result["msg"]
+    assert "expired" in result["msg"]
+    assert "eyJ" not in result["msg"]
+
+
+@pytest.fixture(name="released_cli")
+def released_cli_fixture(databricks_cli, tmp_path) -> str:
+    """The real CLI, answering `databricks version` like a release build.
+
+    The CLI here is built with `go install`, which stamps no version (it reports v0.0.0-dev), so the SDK
+    would not pass --force-refresh to `databricks auth token` (it needs v0.296+ for that). Every command
+    except `version` runs the real binary.
+    """
+    wrapper = tmp_path / "released-cli" / "databricks"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "if [ \"$1\" = version ]; then\n"
+        "  echo '{\"Version\": \"1.12.1\", \"Major\": 1, \"Minor\": 12, \"Patch\": 1}'\n"
+        "  exit 0\n"
+        "fi\n"
+        "exec %s \"$@\"\n" % databricks_cli)
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def token_refreshes(double) -> list[dict]:
+    return [entry for entry in double.control.requests(path_prefix="/oidc/v1/token")
+            if entry["detail"].get("grant_type") == "refresh_token"]
+
+
+def test_released_cli_refreshes_the_session_trusting_ca_file(run_module, workspace_double, logged_in, released_cli):
+    system_trust = {"SSL_CERT_FILE": SYSTEM_CA, "REQUESTS_CA_BUNDLE": SYSTEM_CA, "DATABRICKS_AUTH_STORAGE": "plaintext"}
+
+    result = run_module(MODULE, dict(logged_in, databricks_cli=released_cli), env=system_trust)
+
+    assert result["count"] == 11
+    refreshes = token_refreshes(workspace_double)
+    assert refreshes and refreshes[-1]["status"] == 200
+
+
+def test_released_cli_with_expired_session_asks_for_a_new_login(run_module, workspace_double, logged_in,
+                                                                released_cli):
+    workspace_double.control.invalidate_refresh_tokens()
+
+    result = run_module(MODULE, dict(logged_in, databricks_cli=released_cli),
+                        env={"DATABRICKS_AUTH_STORAGE": "plaintext"}, expect_failure=True)
+
+    assert token_refreshes(workspace_double)[-1]["status"] == 401
+    assert f"Run `databricks auth login --host {workspace_double.url} --profile {PROFILE}`" in result["msg"]
+    assert "has expired or was never completed" in result["msg"]
+
+
+def test_cli_that_does_not_trust_the_workspace_certificate(run_module, workspace_double, logged_in, released_cli):
+    args = {"profile": PROFILE, "databricks_cli": released_cli}
+    # Python trusts the workspace, the CLI (Go) does not.
+    mixed = {"REQUESTS_CA_BUNDLE": workspace_double.ca_file, "SSL_CERT_FILE": SYSTEM_CA,
+             "DATABRICKS_AUTH_STORAGE": "plaintext"}
+
+    result = run_module(MODULE, args, env=mixed, expect_failure=True)
+
+    assert "could not be verified (reported by the Databricks CLI)" in result["msg"]
+    assert "ca_file" in result["msg"]
+    assert f"Currently trusted by the CLI: SSL_CERT_FILE={SYSTEM_CA}." in result["msg"]
+
+
+def test_profile_whose_login_is_gone_from_the_cli_cache(run_module, workspace_double, logged_in, laptop_home):
+    os.unlink(os.path.join(laptop_home, ".databricks", "token-cache.json"))
+
+    result = run_module(MODULE, logged_in, env={"DATABRICKS_AUTH_STORAGE": "plaintext"}, expect_failure=True)
+
+    assert result["msg"] == (
+        f"The Databricks CLI has no login for profile '{PROFILE}' ({workspace_double.url}). Run `databricks auth "
+        f"login --host {workspace_double.url} --profile {PROFILE}` on this laptop and try again.")
+
+
+def test_profile_never_logged_in(run_module, workspace_double, databricks_cli):
+    result = run_module(MODULE, {"profile": "nobody", "host": workspace_double.url, "databricks_cli": databricks_cli,
+                                 "ca_file": workspace_double.ca_file}, expect_failure=True)
+
+    assert "Profile 'nobody' is not in ~/.databrickscfg" in result["msg"]
+    assert f"databricks auth login --host {workspace_double.url} --profile nobody" in result["msg"]
+
+
+def test_missing_cli_is_named(run_module, logged_in, tmp_path):
+    args = dict(logged_in, databricks_cli=str(tmp_path / "no" / "databricks"))
+
+    result = run_module(MODULE, args, expect_failure=True)
+
+    assert "does not exist" in result["msg"] and "Install the Databricks CLI" in result["msg"]
+
+    without_option = {key: value for key, value in logged_in.items() if key != "databricks_cli"}
+    path = os.pathsep.join(directory for directory in os.environ.get("PATH", "").split(os.pathsep)
+                           if not os.path.exists(os.path.join(directory, "databricks")))
+    result = run_module(MODULE, without_option, env={"PATH": path}, expect_failure=True)
+    assert "The Databricks CLI is needed" in result["msg"] and "databricks_cli" in result["msg"]
+
+
+# ----------------------------------------------------------------------------- pagination
+def test_all_500_endpoints_are_returned_when_the_server_paginates(run_module, workspace_double, pat_args):
+    names = ["endpoint-%03d" % number for number in range(500)]
+    workspace_double.control.update_scenario(
+        endpoints=list(reversed(names)), page_size=50)
+
+    result = run_module(MODULE, pat_args)
+
+    assert result["count"] == 500
+    assert names_of(result) == names
+    requests = list_requests(workspace_double)
+    assert len(requests) == 10
+    assert sum(1 for entry in requests if "page_token" in entry["query"]) == 9
+
+
+# ----------------------------------------------------------------------------- filters
+def test_jmespath_query_and_name_pattern(run_module, workspace_double, pat_args):
+    query = "[?task=='llm/v1/chat' && starts_with(name, 'databricks-claude')]"
+    by_query = run_module(MODULE, dict(pat_args, query=query))
+    by_pattern = run_module(MODULE, dict(pat_args, name_pattern="databricks-claude-opus-*"))
+    both = run_module(MODULE, dict(pat_args, name_pattern="*-4-5", query="[?ready=='READY']"))
+
+    assert names_of(by_query) == DEFAULT_CLAUDE
+    assert names_of(by_pattern) == ["databricks-claude-opus-4-5", "databricks-claude-opus-4-6"]
+    assert names_of(both) == ["databricks-claude-haiku-4-5", "databricks-claude-opus-4-5",
+                              "databricks-claude-sonnet-4-5"]
+
+
+def test_bad_query_is_a_clear_error(run_module, pat_args):
+    result = run_module(MODULE, dict(pat_args, query="[?task=='llm/v1/chat'"), expect_failure=True)
+
+    assert "is not a valid JMESPath expression" in result["msg"]
+
+
+def test_named_endpoints_and_missing_ones(run_module, workspace_double, pat_args):
+    result = run_module(MODULE, dict(pat_args, name=["databricks-gpt-5-2", "no-such-endpoint"]))
+
+    assert names_of(result) == ["databricks-gpt-5-2"]
+    assert result["missing"] == ["no-such-endpoint"]
+    paths = [entry["path"] for entry in list_requests(workspace_double)]
+    assert paths == ["/api/2.0/serving-endpoints/databricks-gpt-5-2", "/api/2.0/serving-endpoints/no-such-endpoint"]
+
+
+# ----------------------------------------------------------------------------- validation
+def test_validation_pass_warn_fail_skip(run_module, workspace_double, pat_args):
+    control = workspace_double.control
+    control.set_endpoint_state("databricks-claude-haiku-4-5", ready="NOT_READY")
+    control.set_endpoint_state("databricks-claude-sonnet-4-5", config_update="UPDATE_FAILED")
+    validate = {
+        "model": "databricks-claude-sonnet-4-6",
+        "haiku": "databricks-claude-haiku-4-5",
+        "opus": "databricks-claude-opus-9-9",
+        "sonnet": "",
+        "fallback": "databricks-claude-sonnet-4-5",
+    }
+
+    result = run_module(MODULE, dict(pat_args, validate=validate, name_pattern="databricks-claude-*"))
+
+    by_role = {entry["role"]: entry for entry in result["validation"]}
+    assert [entry["role"] for entry in result["validation"]] == list(validate)
+    assert by_role["model"]["status"] == "PASS" and by_role["model"]["hint"] == ""
+    assert by_role["haiku"]["status"] == "WARN" and "not ready" in by_role["haiku"]["message"]
+    assert by_role["fallback"]["status"] == "WARN" and "update failed" in by_role["fallback"]["message"]
+    assert by_role["opus"]["status"] == "FAIL" and "does not exist" in by_role["opus"]["message"]
+    assert "databricks-claude-opus-4-6" in by_role["opus"]["hint"]
+    assert "databricks-claude-haiku-4-5" not in by_role["opus"]["hint"]
+    assert by_role["sonnet"] == {"role": "sonnet", "endpoint": None, "status": "SKIP",
+                                 "message": "No endpoint is configured for sonnet.", "hint": ""}
+    assert result["validation_failed"] is True
+    assert result["count"] == 5
+
+
+def test_fail_on_invalid_stops_the_play(run_module, pat_args):
+    args = dict(pat_args, validate={"opus": "databricks-claude-opus-9-9", "haiku": "databricks-claude-haiku-4-5"},
+                fail_on_invalid=True)
+
+    result = run_module(MODULE, args, expect_failure=True)
+
+    assert "opus" in result["msg"] and "databricks-claude-opus-9-9" in result["msg"]
+    assert result["validation_failed"] is True
+
+    passing = run_module(MODULE, dict(args, validate={"haiku": "databricks-claude-haiku-4-5"}))
+    assert passing["validation"][0]["status"] == "PASS"
+
+
+# ----------------------------------------------------------------------------- errors
+def test_unreachable_host_fails_fast(run_module, pat_args):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = f"https://127.0.0.1:{port}"
+    started = time.monotonic()
+
+    result = run_module(MODULE, dict(pat_args, host=host), expect_failure=True)
+
+    assert time.monotonic() - started < 30
+    assert host in result["msg"] and "refused" in result["msg"] and "VPN" in result["msg"]
+
+
+def test_untrusted_certificate_explains_how_to_trust_a_ca(run_module, workspace_double, pat_args):
+    args = {key: value for key, value in pat_args.items() if key != "ca_file"}
+    started = time.monotonic()
+
+    result = run_module(MODULE, args, env={"REQUESTS_CA_BUNDLE": SYSTEM_CA, "SSL_CERT_FILE": SYSTEM_CA},
+                        expect_failure=True)
+
+    assert time.monotonic() - started < 30
+    assert "could not be verified" in result["msg"]
+    assert "ca_file" in result["msg"] and "REQUESTS_CA_BUNDLE" in result["msg"]
+    assert pat_args["token"] not in result["msg"]
+
+
+def test_rejected_token_is_explained_without_revealing_it(run_module, workspace_double, pat_args):
+    workspace_double.control.revoke_all_tokens()
+
+    result = run_module(MODULE, pat_args, expect_failure=True)
+
+    assert "HTTP 401" in result["msg"] and "personal access token" in result["msg"]
+    assert pat_args["token"] not in json.dumps(result) and pat_args["token"] not in result["_output"]
+
+
+def test_permission_denied(run_module, workspace_double, pat_args):
+    workspace_double.control.add_fault(
+        "/api/2.0/serving-endpoints", status=403,
+        body={"error_code": "PERMISSION_DENIED", "message": "User is not allowed to list serving endpoints."})
+
+    result = run_module(MODULE, pat_args, expect_failure=True)
+
+    assert "HTTP 403" in result["msg"] and "permission" in result["msg"]
+    assert "User is not allowed to list serving endpoints" in result["msg"]
+
+
+def test_not_a_workspace_url(run_module, workspace_double, pat_args):
+    workspace_double.control.add_fault(
+        "/api/2.0/serving-endpoints", status=404,
+        body={"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found for 'GET /api/2.0/serving-endpoints'"})
+
+    result = run_module(MODULE, pat_args, expect_failure=True)
+
+    assert "404" in result["msg"] and "does not look like a Databricks workspace URL" in result["msg"]
+
+
+def test_bad_options_are_explained(run_module, workspace_double, pat_args):
+    with_path = run_module(MODULE, dict(pat_args, host=workspace_double.url + "/?o=123"), expect_failure=True)
+    plain_http = run_module(MODULE, dict(pat_args, host="http://dbc-1.cloud.databricks.com"), expect_failure=True)
+    both = run_module(MODULE, dict(pat_args, profile=PROFILE), expect_failure=True)
+
+    assert "without a path, query or fragment" in with_path["msg"]
+    assert "https://" in plain_http["msg"]
+    assert "mutually exclusive" in both["msg"]

@@ -1,0 +1,448 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of serving_endpoints_info: shaping, pagination, filters, validation and the module entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from databricks.sdk import errors as sdk_errors
+
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_sdk as sdk
+from ansible_collections.fmapi.coding_agents.plugins.modules import serving_endpoints_info as module
+
+HOST = "https://dbc-1234abcd-5678.cloud.databricks.com"
+TOKEN = "dapi0123456789abcdef0123456789abcdef"
+
+
+def raw_endpoint(name, ready="READY", config_update="NOT_UPDATING", task="llm/v1/chat",
+                 endpoint_type="FOUNDATION_MODEL_API"):
+    """An endpoint object as GET /api/2.0/serving-endpoints returns it."""
+    return {
+        "name": name,
+        "id": "id-" + name,
+        "creator": "system",
+        "state": {"ready": ready, "config_update": config_update},
+        "task": task,
+        "endpoint_type": endpoint_type,
+        "config": {"served_entities": [{"name": name, "entity_name": name,
+                                        "foundation_model": {"name": name, "display_name": name.upper()}}]},
+        "tags": [],
+    }
+
+
+DEFAULT_NAMES = [
+    "databricks-claude-opus-4-6", "databricks-claude-sonnet-4-6", "databricks-claude-haiku-4-5",
+    "databricks-claude-opus-4-5", "databricks-gpt-5-2",
+]
+
+
+class FakeApiClient:
+    """Answers GET /api/2.0/serving-endpoints like a workspace, optionally paginated."""
+
+    def __init__(self, endpoints, page_size=None, errors=None):
+        self.endpoints = endpoints
+        self.page_size = page_size
+        self.errors = errors or {}
+        self.calls = []
+
+    def do(self, method, path, query=None):
+        self.calls.append((method, path, dict(query or {})))
+        if path in self.errors:
+            raise self.errors[path]
+        if path == module.LIST_PATH:
+            offset = int((query or {}).get("page_token") or 0)
+            size = self.page_size or len(self.endpoints)
+            body = {"endpoints": self.endpoints[offset:offset + size]}
+            if self.page_size and offset + size < len(self.endpoints):
+                body["next_page_token"] = str(offset + size)
+            return body
+        name = path.rsplit("/", 1)[1]
+        for endpoint in self.endpoints:
+            if endpoint["name"] == name:
+                return endpoint
+        raise sdk_errors.ResourceDoesNotExist("Endpoint with name '%s' does not exist." % name,
+                                              error_code="RESOURCE_DOES_NOT_EXIST")
+
+
+class FakeWorkspaceClient:  # pylint: disable=too-few-public-methods
+    def __init__(self, api_client):
+        self.api_client = api_client
+
+
+def compact_all(raws):
+    return [module.compact_endpoint(raw) for raw in raws]
+
+
+# ----------------------------------------------------------------------------- shape
+def test_compact_endpoint_shape():
+    assert module.compact_endpoint(raw_endpoint("databricks-claude-sonnet-4-6")) == {
+        "name": "databricks-claude-sonnet-4-6",
+        "ready": "READY",
+        "config_update": "NOT_UPDATING",
+        "state": "READY",
+        "task": "llm/v1/chat",
+        "endpoint_type": "FOUNDATION_MODEL_API",
+        "served_entities": ["databricks-claude-sonnet-4-6"],
+        "foundation_models": ["databricks-claude-sonnet-4-6"],
+        "creator": "system",
+    }
+
+
+def test_compact_endpoint_raw_is_opt_in():
+    raw = raw_endpoint("x")
+
+    assert module.compact_endpoint(raw, include_raw=True)["raw"] is raw
+    assert "raw" not in module.compact_endpoint(raw)
+
+
+def test_compact_endpoint_tolerates_sparse_and_legacy_objects():
+    sparse = module.compact_endpoint({"name": "custom"})
+    legacy = module.compact_endpoint({"name": "old", "state": {"ready": "NOT_READY"},
+                                      "config": {"served_models": [{"name": "old-1", "model_name": "m"}]}})
+    external = module.compact_endpoint({"name": "ext", "config": {"served_entities": [
+        {"name": "ext-entity", "external_model": {"name": "gpt-4o", "provider": "openai"}}, "not-an-object"]}})
+
+    assert sparse == {"name": "custom", "ready": None, "config_update": None, "state": "UNKNOWN", "task": None,
+                      "endpoint_type": None, "served_entities": [], "foundation_models": [], "creator": None}
+    assert (legacy["served_entities"], legacy["state"]) == (["old-1"], "NOT_READY")
+    assert (external["served_entities"], external["foundation_models"]) == (["ext-entity"], [])
+
+
+@pytest.mark.parametrize("ready, update, summary", [
+    ("READY", "NOT_UPDATING", "READY"),
+    ("READY", None, "READY"),
+    ("READY", "IN_PROGRESS", "READY (configuration update in progress)"),
+    ("NOT_READY", "UPDATE_FAILED", "NOT_READY (last configuration update failed)"),
+    ("READY", "UPDATE_CANCELED", "READY (last configuration update canceled)"),
+    ("READY", "SOMETHING_NEW", "READY (configuration update SOMETHING_NEW)"),
+    (None, None, "UNKNOWN"),
+])
+def test_state_summary(ready, update, summary):
+    assert module.state_summary(ready, update) == summary
+
+
+# ----------------------------------------------------------------------------- pagination
+def test_listing_follows_next_page_token_to_the_end():
+    raws = [raw_endpoint("endpoint-%03d" % number) for number in range(95)]
+    api = FakeApiClient(raws, page_size=10)
+
+    listed = module.list_all_endpoints(api)
+
+    assert [e["name"] for e in listed] == [e["name"] for e in raws]
+    assert len(api.calls) == 10
+    assert api.calls[0] == ("GET", "/api/2.0/serving-endpoints", {})
+    assert api.calls[1][2] == {"page_token": "10"}
+
+
+def test_listing_in_one_answer_makes_one_request():
+    api = FakeApiClient([raw_endpoint(name) for name in DEFAULT_NAMES])
+
+    assert len(module.list_all_endpoints(api)) == 5
+    assert len(api.calls) == 1
+
+
+def test_listing_of_an_empty_workspace():
+    class Empty:  # pylint: disable=too-few-public-methods
+        def do(self, method, path, query=None):  # pylint: disable=unused-argument
+            return {}
+
+    assert module.list_all_endpoints(Empty()) == []
+
+
+def test_listing_keeps_one_copy_of_an_endpoint_seen_twice():
+    class Shifting:  # pylint: disable=too-few-public-methods
+        def do(self, method, path, query=None):  # pylint: disable=unused-argument
+            if not query:
+                return {"endpoints": [raw_endpoint("a"), raw_endpoint("b")], "next_page_token": "t1"}
+            return {"endpoints": [raw_endpoint("b", ready="NOT_READY"), raw_endpoint("c")]}
+
+    listed = module.list_all_endpoints(Shifting())
+
+    assert [e["name"] for e in listed] == ["a", "b", "c"]
+    assert listed[1]["state"]["ready"] == "NOT_READY"
+
+
+def test_listing_stops_on_a_repeated_page_token():
+    class Looping:  # pylint: disable=too-few-public-methods
+        def do(self, method, path, query=None):  # pylint: disable=unused-argument
+            return {"endpoints": [raw_endpoint("a")], "next_page_token": "same"}
+
+    with pytest.raises(module.EndpointListingError, match="page token 'same' twice"):
+        module.list_all_endpoints(Looping())
+
+
+def test_listing_gives_up_after_max_pages():
+    class Endless:  # pylint: disable=too-few-public-methods
+        def __init__(self):
+            self.count = 0
+
+        def do(self, method, path, query=None):  # pylint: disable=unused-argument
+            self.count += 1
+            return {"endpoints": [], "next_page_token": "t%d" % self.count}
+
+    endless = Endless()
+    with pytest.raises(module.EndpointListingError, match="after 5 pages"):
+        module.list_all_endpoints(endless, max_pages=5)
+    assert endless.count == 5
+
+
+@pytest.mark.parametrize("answer", [[{"name": "a"}], {"endpoints": "a"}])
+def test_listing_rejects_answers_of_the_wrong_shape(answer):
+    class Odd:  # pylint: disable=too-few-public-methods
+        def do(self, method, path, query=None):  # pylint: disable=unused-argument
+            return answer
+
+    with pytest.raises(module.EndpointListingError):
+        module.list_all_endpoints(Odd())
+
+
+def test_get_by_name_separates_missing_endpoints_from_other_errors():
+    api = FakeApiClient([raw_endpoint(name) for name in DEFAULT_NAMES])
+
+    found, missing = module.get_endpoints_by_name(api, ["databricks-gpt-5-2", "nope", "databricks-gpt-5-2", "a/b"])
+
+    assert [e["name"] for e in found] == ["databricks-gpt-5-2"]
+    assert missing == ["nope", "a/b"]
+    assert [call[1] for call in api.calls] == ["/api/2.0/serving-endpoints/databricks-gpt-5-2",
+                                               "/api/2.0/serving-endpoints/nope",
+                                               "/api/2.0/serving-endpoints/a%2Fb"]
+
+    wrong_host = FakeApiClient([], errors={"/api/2.0/serving-endpoints/x": sdk_errors.NotFound(
+        "No API found", error_code="ENDPOINT_NOT_FOUND")})
+    with pytest.raises(sdk_errors.NotFound):
+        module.get_endpoints_by_name(wrong_host, ["x"])
+
+
+# ----------------------------------------------------------------------------- filters
+def test_name_pattern_is_a_case_sensitive_glob():
+    endpoints = compact_all(raw_endpoint(name) for name in DEFAULT_NAMES + ["Databricks-claude-x"])
+
+    matched = module.filter_by_pattern(endpoints, "databricks-claude-*-4-?")
+
+    assert [e["name"] for e in matched] == [
+        "databricks-claude-opus-4-6", "databricks-claude-sonnet-4-6", "databricks-claude-haiku-4-5",
+        "databricks-claude-opus-4-5"]
+    assert module.filter_by_pattern(endpoints, None) == endpoints
+
+
+def test_query_filters_endpoints():
+    endpoints = compact_all([raw_endpoint(name) for name in DEFAULT_NAMES]
+                            + [raw_endpoint("databricks-claude-embed", task="llm/v1/embeddings")])
+
+    selected = module.apply_query(endpoints, "[?task=='llm/v1/chat' && starts_with(name, 'databricks-claude')]")
+
+    assert sorted(e["name"] for e in selected) == sorted(n for n in DEFAULT_NAMES if "claude" in n)
+
+
+@pytest.mark.parametrize("query, words", [
+    ("[?task=='llm/v1/chat'", "is not a valid JMESPath expression"),
+    ("[?starts_with(missing, 'x')]", "could not be evaluated"),
+    ("[].name", "must select endpoints"),
+    ("[0]", "a single dict"),
+    ("nothing", "produced null"),
+])
+def test_bad_queries_are_explained(query, words):
+    endpoints = compact_all(raw_endpoint(name) for name in DEFAULT_NAMES)
+
+    with pytest.raises(module.QueryError, match=words.replace("[", r"\[")):
+        module.apply_query(endpoints, query)
+
+
+def test_sort_by_name_puts_nameless_last():
+    assert [e.get("name") for e in module.sort_by_name([{"name": "b"}, {"name": None}, {"name": "a"}])] == \
+        ["a", "b", None]
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.fixture(name="workspace")
+def workspace_fixture():
+    return compact_all([
+        raw_endpoint("databricks-claude-opus-4-6"),
+        raw_endpoint("databricks-claude-opus-4-5"),
+        raw_endpoint("databricks-claude-sonnet-4-6"),
+        raw_endpoint("databricks-claude-haiku-4-5", ready="NOT_READY"),
+        raw_endpoint("databricks-claude-sonnet-4-5", config_update="IN_PROGRESS"),
+        raw_endpoint("databricks-claude-opus-4-1", config_update="UPDATE_FAILED"),
+        raw_endpoint("databricks-claude-3-7-sonnet", config_update="UPDATE_CANCELED"),
+        raw_endpoint("databricks-gte-large-en", task="llm/v1/embeddings"),
+        raw_endpoint("databricks-gpt-5-2"),
+    ])
+
+
+def statuses(validation):
+    return {entry["role"]: entry["status"] for entry in validation}
+
+
+def test_validation_statuses(workspace):
+    wanted = {
+        "model": "databricks-claude-sonnet-4-6",
+        "haiku": "databricks-claude-haiku-4-5",
+        "sonnet": "databricks-claude-sonnet-4-5",
+        "opus": "databricks-claude-opus-4-1",
+        "legacy": "databricks-claude-3-7-sonnet",
+        "embed": "databricks-gte-large-en",
+        "missing": "databricks-claude-opus-9",
+        "unset": "",
+        "none": None,
+    }
+
+    validation = module.validate_models(wanted, workspace, HOST)
+
+    assert [entry["role"] for entry in validation] == list(wanted)
+    assert statuses(validation) == {
+        "model": "PASS", "haiku": "WARN", "sonnet": "WARN", "opus": "WARN", "legacy": "PASS", "embed": "WARN",
+        "missing": "FAIL", "unset": "SKIP", "none": "SKIP",
+    }
+    by_role = {entry["role"]: entry for entry in validation}
+    assert "not ready (state NOT_READY)" in by_role["haiku"]["message"]
+    assert "configuration update is in progress" in by_role["sonnet"]["message"]
+    assert "last configuration update failed" in by_role["opus"]["message"]
+    assert "update was canceled" in by_role["legacy"]["message"]
+    assert "not a chat model" in by_role["embed"]["message"]
+    assert by_role["missing"]["message"] == (
+        "Endpoint 'databricks-claude-opus-9' does not exist in %s (or is not visible to this login)." % HOST)
+    assert by_role["model"]["hint"] == "" and by_role["unset"]["endpoint"] is None
+
+
+def test_fail_hint_suggests_ready_endpoints_of_the_same_family(workspace):
+    entry = module.validate_models({"opus": "databricks-claude-opus-4-7"}, workspace, HOST)[0]
+
+    assert entry["status"] == "FAIL"
+    assert entry["hint"].startswith("Did you mean 'databricks-claude-opus-4-6'? Pick one of: ")
+    suggested = entry["hint"].split("Pick one of: ")[1].rstrip(".").split(", ")
+    assert set(suggested) == {"databricks-claude-opus-4-6", "databricks-claude-opus-4-5"}
+
+
+def test_not_ready_hint_offers_ready_alternatives(workspace):
+    entry = module.validate_models({"haiku": "databricks-claude-haiku-4-5"}, workspace, HOST)[0]
+
+    assert "Wait until it is READY" in entry["hint"]
+    assert "databricks-claude-haiku-4-5," not in entry["hint"]
+    assert "databricks-claude-" in entry["hint"].split("Pick one of: ")[1]
+
+
+def test_fail_hint_without_any_usable_endpoint():
+    entry = module.validate_models({"model": "databricks-claude-sonnet-4-6"},
+                                   compact_all([raw_endpoint("embed", task="llm/v1/embeddings")]), HOST)[0]
+
+    assert entry["status"] == "FAIL"
+    assert "no ready chat endpoint" in entry["hint"]
+
+
+def test_bad_validate_values_are_found():
+    assert module.bad_validate_entries({"a": "x", "b": None, "c": 3, "d": ["x"]}) == ["c", "d"]
+
+
+# ----------------------------------------------------------------------------- module entry
+@pytest.fixture(name="fake_workspace")
+def fake_workspace_fixture(monkeypatch):
+    """The module talks to a FakeApiClient instead of a workspace; returns it."""
+    api = FakeApiClient([raw_endpoint(name) for name in DEFAULT_NAMES], page_size=2)
+    monkeypatch.setattr(sdk, "check_reachable", lambda access: None)
+    monkeypatch.setattr(sdk, "build_workspace_client", lambda access: FakeWorkspaceClient(api))
+    return api
+
+
+def run(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_main_lists_sorted_endpoints(fake_workspace, capsys):
+    result = run({"host": HOST, "token": TOKEN}, capsys)
+
+    assert result["changed"] is False
+    assert result["count"] == 5 and result["host"] == HOST
+    assert [e["name"] for e in result["endpoints"]] == sorted(DEFAULT_NAMES)
+    assert result["missing"] == [] and result["validation"] == [] and result["validation_failed"] is False
+    assert len(fake_workspace.calls) == 3
+    assert TOKEN not in json.dumps(result)
+
+
+def test_main_in_check_mode(fake_workspace, capsys):  # pylint: disable=unused-argument
+    result = run({"host": HOST, "token": TOKEN, "_ansible_check_mode": True, "name_pattern": "*opus*"}, capsys)
+
+    assert result["changed"] is False
+    assert [e["name"] for e in result["endpoints"]] == ["databricks-claude-opus-4-5", "databricks-claude-opus-4-6"]
+
+
+def test_main_reads_named_endpoints_only(fake_workspace, capsys):
+    result = run({"host": HOST, "token": TOKEN, "name": ["databricks-gpt-5-2", "gone"]}, capsys)
+
+    assert [e["name"] for e in result["endpoints"]] == ["databricks-gpt-5-2"]
+    assert result["missing"] == ["gone"]
+    assert all(call[1] != module.LIST_PATH for call in fake_workspace.calls)
+
+
+def test_main_lists_everything_to_validate_and_narrows_to_names(fake_workspace, capsys):
+    result = run({"host": HOST, "token": TOKEN, "name": ["databricks-gpt-5-2", "gone"],
+                  "validate": {"model": "databricks-claude-sonnet-4-6", "opus": "databricks-claude-opus-7"}}, capsys)
+
+    assert [e["name"] for e in result["endpoints"]] == ["databricks-gpt-5-2"]
+    assert result["missing"] == ["gone"]
+    assert statuses(result["validation"]) == {"model": "PASS", "opus": "FAIL"}
+    assert result["validation_failed"] is True and "failed" not in result
+    assert fake_workspace.calls[0][1] == module.LIST_PATH
+
+
+def test_main_fail_on_invalid(fake_workspace, capsys):  # pylint: disable=unused-argument
+    result = run({"host": HOST, "token": TOKEN, "fail_on_invalid": True,
+                  "validate": {"opus": "databricks-claude-opus-7", "haiku": ""}}, capsys)
+
+    assert result["failed"] is True
+    assert result["msg"].startswith("1 configured model(s) cannot be used. opus: Endpoint 'databricks-claude-opus-7'")
+    assert statuses(result["validation"]) == {"opus": "FAIL", "haiku": "SKIP"}
+
+
+def test_main_query_with_and_without_jmespath(fake_workspace, capsys, monkeypatch):  # pylint: disable=unused-argument
+    ok = run({"host": HOST, "token": TOKEN, "query": "[?contains(name, 'haiku')]"}, capsys)
+    bad = run({"host": HOST, "token": TOKEN, "query": "[?"}, capsys)
+    monkeypatch.setattr(module, "HAS_JMESPATH", False)
+    missing = run({"host": HOST, "token": TOKEN, "query": "[?contains(name, 'haiku')]"}, capsys)
+
+    assert [e["name"] for e in ok["endpoints"]] == ["databricks-claude-haiku-4-5"]
+    assert bad["failed"] is True and "is not a valid JMESPath expression" in bad["msg"]
+    assert missing["failed"] is True and "jmespath" in missing["msg"]
+
+
+def test_main_rejects_a_bad_query_before_contacting_the_workspace(fake_workspace, capsys):
+    result = run({"host": HOST, "token": TOKEN, "query": "[?name=="}, capsys)
+
+    assert result["failed"] is True and "is not a valid JMESPath expression" in result["msg"]
+    assert fake_workspace.calls == []
+
+
+def test_main_rejects_non_string_validate_values(fake_workspace, capsys):  # pylint: disable=unused-argument
+    result = run({"host": HOST, "token": TOKEN, "validate": {"opus": ["a", "b"]}}, capsys)
+
+    assert result["failed"] is True and "fix: opus" in result["msg"]
+
+
+def test_main_translates_sdk_errors(fake_workspace, capsys):
+    fake_workspace.errors[module.LIST_PATH] = sdk_errors.PermissionDenied(
+        "User %s may not list serving endpoints" % TOKEN, error_code="PERMISSION_DENIED")
+
+    result = run({"host": HOST, "token": TOKEN}, capsys)
+
+    assert result["failed"] is True
+    assert "refused to list serving endpoints" in result["msg"] and "HTTP 403" in result["msg"]
+    assert TOKEN not in json.dumps(result)
+
+
+def test_main_reports_a_server_that_is_not_a_workspace(fake_workspace, capsys, monkeypatch):
+    class Html:  # pylint: disable=too-few-public-methods
+        def do(self, method, path, query=None):  # pylint: disable=unused-argument
+            return ["not", "an", "object"]
+
+    monkeypatch.setattr(sdk, "build_workspace_client", lambda access: FakeWorkspaceClient(Html()))
+    result = run({"host": HOST, "token": TOKEN}, capsys)
+
+    assert result["failed"] is True and "did not answer like a Databricks workspace" in result["msg"]
+    assert fake_workspace.calls == []
