@@ -16,7 +16,7 @@ description:
     C(settings_location)) from, highest precedence first, O(values) (what was given on the command line),
     the config file O(config) or the config URL O(config_url), O(previous) (what an earlier install wrote, as
     returned by M(fmapi.coding_agents.claude_settings_info)), and the defaults.
-  - Runs on the controller: the config file is read, and the config URL fetched, where the playbook runs.
+  - Runs on the controller. The config file is read, and the config URL fetched, where the playbook runs.
   - "The config file is a JSON or YAML object with the keys C(version) (V(1)), C(host), C(profile), C(model),
     C(opus), C(sonnet), C(haiku), C(ttl) and C(settings_location). An unknown key fails the task, naming the valid ones."
   - Every value is validated wherever it comes from. C(host) must start with V(https://), trailing slashes are

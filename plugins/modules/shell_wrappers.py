@@ -21,8 +21,8 @@ description:
     Blocks of other tools (for example C(# >>> conda initialize >>>)) are never touched.
   - The rest of each file stays byte for byte, and so do its mode and owner. The blank line the script put
     before its block goes with it. Writes are atomic; a symlinked rc file is written through.
-  - A block with a begin line but no end line is left alone, because removing
-    it could remove the rest of the user's file: it is reported in RV(unterminated) and as a warning.
+  - A block with a begin line but no end line is left alone, because removing it could remove the rest of
+    the user's file. It is reported in RV(unterminated) and as a warning.
 extends_documentation_fragment:
   - fmapi.coding_agents.attributes
   - fmapi.coding_agents.attributes.IDEMPOTENT
@@ -91,7 +91,6 @@ unterminated:
   elements: str
 """
 
-import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule

@@ -117,7 +117,8 @@ def version_tuple(version: str) -> tuple:
 def find_executable(name: str, extra_paths: list, path_env: str) -> tuple:
     """(path, on_path) of the first executable named ``name``; (None, False) when there is none."""
     candidates = [(directory, True) for directory in path_env.split(os.pathsep) if directory]
-    candidates += [(os.path.expanduser(directory), False) for directory in extra_paths]
+    # extra_paths are of type path: Ansible has expanded ~ already.
+    candidates += [(directory, False) for directory in extra_paths]
     for directory, on_path in candidates:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
