@@ -1,0 +1,644 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Running the real Databricks CLI for OAuth U2M sessions. Private to the collection.
+
+Used by the modules databricks_oauth and token_helper, and at the same time the body of the token
+helper script that token_helper writes (see _token_helper.py): everything after the
+``from __future__`` line below is copied into that script verbatim. So this file imports only the
+standard library, never Ansible, and runs on Python 3.8 or newer.
+
+What it knows:
+
+* which values are safe: a profile name (``^[A-Za-z0-9_-]+$``) and an ``https://`` workspace URL
+  with nothing but a host name and a port;
+* where the CLI is (PATH plus the usual install directories, skipping the legacy Python CLI);
+* the environment the CLI must run in: no ``DATABRICKS_*`` variable that would override the
+  profile, with ``--profile`` always passed explicitly;
+* how to read ``databricks auth token --output json`` (the expiry carries nanoseconds) and how to
+  tell a dead session from an unreachable workspace in its error text;
+* whether a browser can open for ``databricks auth login``;
+* the helper's decision logic (:func:`token_helper_main`).
+"""
+
+from __future__ import annotations
+
+import configparser
+import datetime
+import fcntl
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import typing as t
+
+DEFAULT_PROFILE = "fmapi-claudecode-profile"
+CONFIG_FILE = "~/.databrickscfg"
+CLI_NAME = "databricks"
+# A non-interactive session (Ansible, Claude Code started from a dock) often has a PATH without these.
+CLI_SEARCH_DIRS = ("/usr/local/bin", "/opt/homebrew/bin", "~/.local/bin", "~/bin")
+
+# DATABRICKS_* variables kept for the CLI. Every other one is dropped: DATABRICKS_TOKEN, _HOST,
+# _CONFIG_PROFILE, _CLIENT_ID/_SECRET, _AUTH_TYPE, _ACCOUNT_ID, _OUTPUT_FORMAT, ... either override
+# the profile or change what the CLI prints. These two only say where the profile and its tokens
+# live; dropping them would make the CLI look in another place than `databricks auth login` wrote to.
+KEPT_DATABRICKS_VARIABLES = ("DATABRICKS_AUTH_STORAGE", "DATABRICKS_CONFIG_FILE")
+
+# Claude Code uses a token for up to its TTL, and a request that starts at the end of the TTL
+# still needs a few minutes: the token must live this much longer than the TTL.
+SAFETY_MARGIN_SECONDS = 5 * 60
+# A token with less life than this is not worth printing.
+MIN_USABLE_SECONDS = 60
+# `databricks auth token` may have to refresh over the network; it must not hold Claude Code up.
+TOKEN_TIMEOUT_SECONDS = 30
+VERSION_TIMEOUT_SECONDS = 15
+# After the CLI's own --timeout, how long to wait before killing it.
+KILL_GRACE_SECONDS = 15
+MIN_TTL_MINUTES = 1
+MAX_TTL_MINUTES = 60
+
+# Outcomes of asking the CLI for a token; the first four are the `session` values of databricks_oauth.
+SESSION_ACTIVE = "active"
+SESSION_EXPIRED = "expired"
+SESSION_NO_PROFILE = "no_profile"
+SESSION_ERROR = "error"
+SESSION_NO_CLI = "no_cli"
+UNSUPPORTED = "unsupported"
+
+_PROFILE_PATTERN = re.compile(r"\A[A-Za-z0-9_-]+\Z")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_PATTERN = re.compile(
+    r"\A(?P<hostname>%s(?:\.%s)*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?\Z" % (_LABEL, _LABEL))
+_CLI_VERSION_PATTERN = re.compile(r"Databricks CLI v?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)")
+_EXPIRY_PATTERN = re.compile(
+    r"\A(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?\Z")
+# The CLI appends this to most errors, including network ones where logging in again does not help.
+_CLI_TRAILER = re.compile(r"\.?\s*Try logging in again with `[^`]*` before retrying\..*\Z", re.DOTALL)
+
+# Lower-case fragments of the CLI's error text, most specific first.
+_TLS_MARKERS = ("x509:", "tls:", "certificate")
+_NETWORK_MARKERS = (
+    "connection refused", "no such host", "i/o timeout", "network is unreachable", "no route to host",
+    "context deadline exceeded", "dial tcp", "connection reset", "timeout awaiting", "server misbehaving",
+    "unexpected eof",
+)
+_LOGIN_MARKERS = (
+    "refresh token is invalid",
+    "databricks oauth is not configured for this host",
+    "cached token has no refresh token",
+    "no cached credentials",
+    "error code: invalid_grant",
+)
+_NO_PROFILE_MARKERS = (
+    "please specify a host using --host",
+    "has no host",
+    "no profiles configured",
+)
+_UNSUPPORTED_MARKERS = ("unknown flag", "unknown shorthand flag", "unknown command")
+
+
+class ValidationError(ValueError):
+    """A value that must not reach the CLI or the helper; the message says what to fix."""
+
+
+def validate_profile(profile: t.Any) -> str:
+    """The profile name, or ValidationError: only letters, digits, ``_`` and ``-`` are safe everywhere."""
+    if not isinstance(profile, str) or not _PROFILE_PATTERN.match(profile):
+        raise ValidationError(
+            "profile %r is not a valid profile name: use only letters, digits, '_' and '-' "
+            "(for example %s)." % (profile, DEFAULT_PROFILE))
+    return profile
+
+
+def normalize_host(host: t.Any) -> str:
+    """The workspace URL without trailing ``/``, or ValidationError saying what is wrong with it."""
+    example = "https://my-workspace.cloud.databricks.com"
+    if not isinstance(host, str) or not host.strip():
+        raise ValidationError("host is empty: give the workspace URL, like %s." % example)
+    value = host.strip()
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError("host %r contains control characters: give the workspace URL, like %s."
+                              % (host, example))
+    if not value.lower().startswith("https://"):
+        raise ValidationError("host %r must start with https:// (like %s)." % (host, example))
+    rest = value[len("https://"):].rstrip("/")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, _at, server = authority.rpartition("@")
+    match = _HOST_PATTERN.match(server)
+    if not match:
+        raise ValidationError("host %r is not a valid workspace URL: the part after https:// must be a host "
+                              "name with an optional :port, like %s." % (host, example))
+    port = match.group("port")
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValidationError("host %r has an invalid port %s." % (host, port))
+    if _at:
+        raise ValidationError("host %r must not contain a user name or password: use https://%s."
+                              % (host, server))
+    if authority != rest:
+        raise ValidationError(
+            "host %r must be the workspace URL only, without a path, query or fragment: use https://%s."
+            % (host, authority))
+    return "https://" + authority
+
+
+def same_host(first: t.Optional[str], second: t.Optional[str]) -> bool:
+    """Whether two workspace URLs name the same workspace (case, trailing ``/`` and ``:443`` ignored)."""
+    def canonical(url: str) -> str:
+        url = url.strip().rstrip("/").lower()
+        return url[:-len(":443")] if url.startswith("https://") and url.endswith(":443") else url
+    return bool(first) and bool(second) and canonical(t.cast(str, first)) == canonical(t.cast(str, second))
+
+
+def clean_environment(environ: t.Mapping[str, str]) -> t.Dict[str, str]:
+    """A copy of ``environ`` without the DATABRICKS_* variables that would override a profile."""
+    return dict((key, value) for key, value in environ.items()
+                if not key.startswith("DATABRICKS_") or key in KEPT_DATABRICKS_VARIABLES)
+
+
+def _macos_session_manager() -> t.Optional[str]:
+    """The launchd session type of this process on macOS (``Aqua`` for a desktop login), None if unknown."""
+    try:
+        completed = subprocess.run(["/bin/launchctl", "managername"], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    name = completed.stdout.decode("utf-8", "replace").strip()
+    return name if completed.returncode == 0 and name else None
+
+
+def browser_can_open(environ: t.Mapping[str, str], platform: t.Optional[str] = None,
+                     macos_session_manager: t.Callable[[], t.Optional[str]] = _macos_session_manager
+                     ) -> t.Tuple[bool, str]:
+    """Whether ``databricks auth login`` can open a browser here, and why (or why not)."""
+    platform = sys.platform if platform is None else platform
+    browser = environ.get("BROWSER", "")
+    if browser == "none":
+        return False, "BROWSER=none asks the CLI to print the login URL instead of opening a browser"
+    if browser:
+        return True, "BROWSER is set"
+    if platform == "darwin":
+        if any(environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
+            return False, "this is an SSH session to a Mac (a browser would open on its screen, not yours)"
+        manager = macos_session_manager()
+        if manager is not None and manager != "Aqua":
+            return False, "this process does not run in a macOS desktop session (launchd session %s)" % manager
+        return True, "macOS desktop session"
+    for name in ("WAYLAND_DISPLAY", "DISPLAY"):
+        if environ.get(name):
+            return True, "%s is set" % name
+    return False, "there is no graphical session (DISPLAY and WAYLAND_DISPLAY are unset) and BROWSER is unset"
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+class CliRun(t.NamedTuple):
+    """What one run of the CLI did."""
+
+    returncode: t.Optional[int]
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    start_error: t.Optional[str] = None
+
+
+def _drain(stream: t.IO[bytes], sink: t.List[bytes]) -> None:
+    for chunk in iter(lambda: stream.read(65536), b""):
+        sink.append(chunk)
+
+
+def run_cli(argv: t.Sequence[str], env: t.Mapping[str, str], timeout: float) -> CliRun:
+    """Run ``argv`` (no shell, no stdin) and collect its output, giving up after ``timeout`` seconds.
+
+    The wait is for the process, not for the end of its output: a browser the CLI starts may keep
+    the output pipes open for as long as it runs.
+    """
+    try:
+        process = subprocess.Popen(  # pylint: disable=consider-using-with
+            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(env), close_fds=True)
+    except OSError as exc:
+        return CliRun(None, "", "", start_error="cannot run %s: %s" % (argv[0], exc.strerror or exc))
+    stdout_chunks = []  # type: t.List[bytes]
+    stderr_chunks = []  # type: t.List[bytes]
+    readers = [threading.Thread(target=_drain, args=(process.stdout, stdout_chunks), daemon=True),
+               threading.Thread(target=_drain, args=(process.stderr, stderr_chunks), daemon=True)]
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        process.kill()
+        process.wait()
+    for reader in readers:
+        reader.join(timeout=2)
+    return CliRun(process.returncode, b"".join(stdout_chunks).decode("utf-8", "replace"),
+                  b"".join(stderr_chunks).decode("utf-8", "replace"), timed_out)
+
+
+def parse_cli_version(text: str) -> t.Optional[str]:
+    """``1.12.1`` from ``Databricks CLI v1.12.1``; None for anything else (such as the legacy Python CLI)."""
+    match = _CLI_VERSION_PATTERN.search(text or "")
+    return match.group(1) if match else None
+
+
+def cli_version(cli: str, env: t.Mapping[str, str]) -> t.Optional[str]:
+    """The version of the Databricks CLI at ``cli``, None when it is not the (new, Go) Databricks CLI."""
+    run = run_cli([cli, "--version"], env, VERSION_TIMEOUT_SECONDS)
+    if run.returncode != 0:
+        return None
+    return parse_cli_version(run.stdout + "\n" + run.stderr)
+
+
+def version_tuple(version: t.Optional[str]) -> t.Tuple[int, ...]:
+    """``(1, 12, 1)`` from ``1.12.1``; ``()`` when unknown."""
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
+    return tuple(int(part) for part in match.groups()) if match else ()
+
+
+def cli_candidates(environ: t.Mapping[str, str]) -> t.List[str]:
+    """Where to look for ``databricks``: PATH first, then the usual install directories."""
+    candidates = []  # type: t.List[str]
+    directories = environ.get("PATH", "").split(os.pathsep) + list(CLI_SEARCH_DIRS)
+    home = environ.get("HOME")
+    for directory in directories:
+        if not directory:
+            continue
+        if directory.startswith("~"):
+            if not home:
+                continue
+            directory = home + directory[1:]
+        candidate = os.path.abspath(os.path.join(directory, CLI_NAME))
+        if candidate not in candidates:
+            candidates.append(candidate)
+    return candidates
+
+
+def is_executable_file(path: str) -> bool:
+    """Whether ``path`` is a file this user may run."""
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+class FoundCli(t.NamedTuple):
+    """The outcome of a CLI search."""
+
+    path: t.Optional[str]
+    version: t.Optional[str]
+    skipped: t.List[str]
+
+
+def find_cli(environ: t.Mapping[str, str],
+             version_of: t.Optional[t.Callable[[str], t.Optional[str]]] = None) -> FoundCli:
+    """The first Databricks CLI (Go, v0.2xx or newer) on PATH or in :data:`CLI_SEARCH_DIRS`.
+
+    Executables named ``databricks`` that are not that CLI (the legacy Python ``databricks-cli``)
+    are skipped and listed in ``skipped``. The path is not resolved through symlinks: Homebrew's
+    ``/opt/homebrew/bin/databricks`` stays valid across upgrades, the Cellar path it points to does not.
+    """
+    env = clean_environment(environ)
+    version_of = version_of or (lambda path: cli_version(path, env))
+    skipped = []  # type: t.List[str]
+    for candidate in cli_candidates(environ):
+        if not is_executable_file(candidate):
+            continue
+        version = version_of(candidate)
+        if version is None:
+            skipped.append(candidate)
+            continue
+        return FoundCli(candidate, version, skipped)
+    return FoundCli(None, None, skipped)
+
+
+def token_argv(cli: str, profile: str, force_refresh: bool = False) -> t.List[str]:
+    """``databricks auth token`` for one profile, JSON output, bounded in time."""
+    argv = [cli, "auth", "token", "--profile", profile, "--output", "json",
+            "--timeout", "%ds" % TOKEN_TIMEOUT_SECONDS]
+    if force_refresh:
+        argv.append("--force-refresh")
+    return argv
+
+
+def login_argv(cli: str, host: str, profile: str, timeout_seconds: int) -> t.List[str]:
+    """``databricks auth login`` for one profile, giving up after ``timeout_seconds``."""
+    return [cli, "auth", "login", "--host", host, "--profile", profile, "--timeout", "%ds" % timeout_seconds]
+
+
+def login_command(profile: str, host: t.Optional[str] = None) -> str:
+    """The command a person runs to log in again, quoted for a POSIX shell."""
+    words = [CLI_NAME, "auth", "login"]
+    if host:
+        words += ["--host", host]
+    words += ["--profile", profile]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+# ------------------------------------------------------------------------------------------ expiry
+
+def parse_expiry(text: t.Any) -> t.Optional[datetime.datetime]:
+    """The moment an RFC 3339 expiry (as Go writes it, up to nanoseconds) names, in UTC; None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    match = _EXPIRY_PATTERN.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                                   microsecond, tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    if offset and offset != "Z":
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        moment -= sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return moment
+
+
+def iso_utc(moment: t.Optional[datetime.datetime]) -> t.Optional[str]:
+    """``2026-01-31T12:00:00Z`` (whole seconds, UTC), or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> datetime.datetime:
+    """The current time, timezone-aware."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def needed_lifetime_seconds(ttl_minutes: int) -> int:
+    """How long a token must still live when the helper prints it for a TTL of ``ttl_minutes``."""
+    return int(ttl_minutes) * 60 + SAFETY_MARGIN_SECONDS
+
+
+class TokenResult(t.NamedTuple):
+    """The outcome of ``databricks auth token``: a token (never logged) or a classified failure."""
+
+    kind: str
+    token: t.Optional[str] = None
+    expiry: t.Optional[datetime.datetime] = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether a token was obtained."""
+        return self.kind == SESSION_ACTIVE
+
+    def remaining_seconds(self, now: t.Optional[datetime.datetime] = None) -> float:
+        """Seconds the token still lives (infinite when the CLI gave no expiry, 0 without a token)."""
+        if not self.ok:
+            return 0.0
+        if self.expiry is None:
+            return float("inf")
+        return (self.expiry - (now or utc_now())).total_seconds()
+
+    def __repr__(self) -> str:
+        return "TokenResult(kind=%r, expiry=%r, message=%r)" % (self.kind, iso_utc(self.expiry), self.message)
+
+
+def parse_token_output(stdout: str) -> TokenResult:
+    """Read the JSON of ``databricks auth token --output json``."""
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return TokenResult(SESSION_ERROR, message="the Databricks CLI printed something that is not JSON "
+                                                  "where a token was expected")
+    token = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token or any(char.isspace() for char in token):
+        return TokenResult(SESSION_ERROR, message="the Databricks CLI answered without a usable access_token")
+    expiry = parse_expiry(data.get("expiry"))
+    if expiry is not None and expiry.year <= 1:
+        expiry = None  # Go's zero time: the token does not expire
+    elif expiry is None and isinstance(data.get("expires_in"), (int, float)):
+        expiry = utc_now() + datetime.timedelta(seconds=data["expires_in"])
+    return TokenResult(SESSION_ACTIVE, token=token, expiry=expiry)
+
+
+def cli_error_text(stderr: str) -> str:
+    """The CLI's own error message: its ``Error:`` lines, without the generic "try logging in" trailer."""
+    lines = [line.rstrip() for line in (stderr or "").splitlines()]
+    start = next((index for index, line in enumerate(lines) if line.startswith("Error: ")), None)
+    if start is None:
+        text = "\n".join(line for line in lines if line.strip() and not line.startswith("Warn: "))
+    else:
+        text = "\n".join([lines[start][len("Error: "):]] + [line for line in lines[start + 1:] if line.strip()])
+    return _CLI_TRAILER.sub("", text).strip()
+
+
+def classify_cli_failure(stderr: str, host: t.Optional[str] = None) -> t.Tuple[str, str]:
+    """Turn the stderr of a failed ``databricks auth token`` into ``(kind, message for a person)``."""
+    detail = cli_error_text(stderr)
+    lower = (stderr or "").lower()
+    where = host or "the workspace"
+    if any(marker in lower for marker in _UNSUPPORTED_MARKERS):
+        return UNSUPPORTED, "this Databricks CLI is too old for this command (%s): upgrade it" % detail
+    if any(marker in lower for marker in _TLS_MARKERS):
+        return SESSION_ERROR, (
+            "the TLS certificate of %s is not trusted (%s). If your network inspects TLS, point SSL_CERT_FILE "
+            "at a CA bundle that contains your organisation's root certificate." % (where, detail))
+    if any(marker in lower for marker in _NETWORK_MARKERS):
+        return SESSION_ERROR, (
+            "%s cannot be reached (%s). Check the network, VPN or proxy, and that the workspace URL is right."
+            % (where, detail))
+    if any(marker in lower for marker in _LOGIN_MARKERS):
+        return SESSION_EXPIRED, "the Databricks login session has ended (%s)" % detail
+    if any(marker in lower for marker in _NO_PROFILE_MARKERS):
+        return SESSION_NO_PROFILE, "the profile is not configured (%s)" % detail
+    return SESSION_ERROR, "the Databricks CLI failed: %s" % (detail or "no error message")
+
+
+def fetch_token(cli: str, profile: str, env: t.Mapping[str, str], force_refresh: bool = False,
+                host: t.Optional[str] = None) -> TokenResult:
+    """Ask the CLI for the profile's access token (a refreshed one with ``force_refresh``)."""
+    run = run_cli(token_argv(cli, profile, force_refresh), env, TOKEN_TIMEOUT_SECONDS + KILL_GRACE_SECONDS)
+    if run.start_error:
+        return TokenResult(SESSION_ERROR, message=run.start_error)
+    if run.timed_out:
+        return TokenResult(SESSION_ERROR, message="the Databricks CLI did not answer within %d seconds"
+                           % (TOKEN_TIMEOUT_SECONDS + KILL_GRACE_SECONDS))
+    if run.returncode != 0:
+        kind, message = classify_cli_failure(run.stderr, host)
+        return TokenResult(kind, message=message)
+    return parse_token_output(run.stdout)
+
+
+def run_login(cli: str, host: str, profile: str, env: t.Mapping[str, str], timeout_seconds: int) -> CliRun:
+    """Run the browser login; the CLI gives up after ``timeout_seconds``, and is killed soon after."""
+    return run_cli(login_argv(cli, host, profile, timeout_seconds), env, timeout_seconds + KILL_GRACE_SECONDS)
+
+
+def describe_login_failure(run: CliRun, timeout_seconds: int) -> str:
+    """Why a login did not work, for a person."""
+    if run.start_error:
+        return run.start_error
+    if run.timed_out:
+        return "the login was not completed in the browser within %d seconds" % timeout_seconds
+    detail = cli_error_text(run.stderr) or run.stdout.strip() or "exit status %s" % run.returncode
+    if "deadline exceeded" in detail.lower() or "timed out" in detail.lower():
+        return "the login was not completed in the browser within %d seconds (%s)" % (timeout_seconds, detail)
+    return "databricks auth login failed: %s" % detail
+
+
+# -------------------------------------------------------------------------------------- profiles
+
+def config_file_path(environ: t.Mapping[str, str]) -> str:
+    """The CLI's configuration file: DATABRICKS_CONFIG_FILE, else ~/.databrickscfg."""
+    path = environ.get("DATABRICKS_CONFIG_FILE") or CONFIG_FILE
+    if path.startswith("~"):
+        path = (environ.get("HOME") or os.path.expanduser("~")) + path[1:]
+    return os.path.abspath(path)
+
+
+class ProfileInfo(t.NamedTuple):
+    """A profile as the configuration file has it; ``exists`` is None when the file cannot be read."""
+
+    exists: t.Optional[bool]
+    host: t.Optional[str] = None
+    problem: t.Optional[str] = None
+
+
+def read_profile(config_path: str, profile: str) -> ProfileInfo:
+    """Look ``profile`` up in the CLI's INI configuration file."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="\0no-default")
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            parser.read_file(handle, source=config_path)
+    except FileNotFoundError:
+        return ProfileInfo(False)
+    except (OSError, UnicodeError, configparser.Error) as exc:
+        return ProfileInfo(None, problem="%s cannot be read: %s" % (config_path, exc))
+    if not parser.has_section(profile):
+        return ProfileInfo(False)
+    host = parser.get(profile, "host", fallback="").strip() or None
+    return ProfileInfo(True, host)
+
+
+# ------------------------------------------------------------------------------------ token helper
+
+def _say(stderr: t.TextIO, message: str) -> None:
+    stderr.write("fmapi-token-helper: %s\n" % message)
+    stderr.flush()
+
+
+class _LoginLock:
+    """An exclusive lock held while one helper logs in, so parallel Claude Code sessions do not all
+    open a browser and compete for the CLI's callback port. It locks the helper script itself
+    (opened read-only): nothing is written anywhere."""
+
+    def __init__(self, path: str, timeout: float):
+        self.path = path
+        self.timeout = timeout
+        self.handle = None  # type: t.Optional[t.IO[bytes]]
+
+    def __enter__(self) -> bool:
+        try:
+            self.handle = open(self.path, "rb")  # pylint: disable=consider-using-with
+        except OSError:
+            return True  # nothing to lock on: proceed alone
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.5)
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        if self.handle is not None:
+            self.handle.close()  # releases the lock
+
+
+def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mapping[str, str]] = None,
+                      stdout: t.Optional[t.TextIO] = None, stderr: t.Optional[t.TextIO] = None,
+                      lock_path: t.Optional[str] = None) -> int:
+    """The token helper: print one access token for Claude Code on ``stdout``; exit status.
+
+    ``config`` holds ``databricks_cli``, ``profile``, ``host``, ``ttl_minutes`` and
+    ``login_timeout``. Nothing but the token is printed on stdout; everything else goes to stderr.
+    """
+    environ = os.environ if environ is None else environ
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    cli = config["databricks_cli"]
+    profile = config["profile"]
+    host = config["host"]
+    login_timeout = int(config["login_timeout"])
+    needed = needed_lifetime_seconds(config["ttl_minutes"])
+    hint = login_command(profile, host)
+    env = clean_environment(environ)
+
+    def emit(result: TokenResult) -> int:
+        stdout.write(t.cast(str, result.token) + "\n")
+        stdout.flush()
+        return 0
+
+    if not is_executable_file(cli):
+        _say(stderr, "the Databricks CLI is not at %s any more: reinstall it, or run the FMAPI setup again so "
+                     "that this helper points at its new place." % cli)
+        return 1
+
+    first = fetch_token(cli, profile, env, host=host)
+    fallback = None  # type: t.Optional[TokenResult]
+    if first.ok:
+        if first.remaining_seconds() >= needed:
+            return emit(first)
+        # Too short for the TTL: a refresh gives a token with the workspace's full lifetime.
+        second = fetch_token(cli, profile, env, force_refresh=True, host=host)
+        if second.ok:
+            return emit(max((first, second), key=lambda result: result.remaining_seconds()))
+        if second.kind not in (SESSION_EXPIRED, SESSION_NO_PROFILE):
+            if first.remaining_seconds() >= MIN_USABLE_SECONDS:
+                return emit(first)
+            _say(stderr, "cannot refresh the Databricks token of profile %s: %s" % (profile, second.message))
+            return 1
+        fallback = first
+        failure = second
+    elif first.kind in (SESSION_EXPIRED, SESSION_NO_PROFILE):
+        failure = first
+    else:
+        _say(stderr, "cannot get a Databricks token for profile %s: %s" % (profile, first.message))
+        return 1
+
+    usable_fallback = fallback is not None and fallback.remaining_seconds() >= MIN_USABLE_SECONDS
+    can_open, reason = browser_can_open(environ)
+    if not can_open:
+        if usable_fallback:
+            _say(stderr, "%s; the current token works until %s. Log in again before then: %s"
+                 % (failure.message, iso_utc(t.cast(TokenResult, fallback).expiry), hint))
+            return emit(t.cast(TokenResult, fallback))
+        _say(stderr, "%s, and no browser can be opened here (%s). Log in again with:\n  %s"
+             % (failure.message, reason, hint))
+        return 1
+
+    with _LoginLock(lock_path or os.path.abspath(__file__), login_timeout + 2 * KILL_GRACE_SECONDS) as locked:
+        if not locked:
+            _say(stderr, "another login is still running; finish it in the browser, or log in with:\n  %s" % hint)
+            return emit(t.cast(TokenResult, fallback)) if usable_fallback else 1
+        # Another helper may have logged in while this one waited for the lock.
+        current = fetch_token(cli, profile, env, host=host)
+        if current.ok and current.remaining_seconds() >= MIN_USABLE_SECONDS and (
+                fallback is None or current.token != fallback.token):
+            return emit(current)
+        _say(stderr, "%s; opening the browser to log in to %s (profile %s, up to %d seconds)."
+             % (failure.message, host, profile, login_timeout))
+        login = run_login(cli, host, profile, env, login_timeout)
+        for line in (login.stdout + login.stderr).splitlines():
+            if line.strip():
+                _say(stderr, "databricks: " + line.rstrip())
+        if login.returncode == 0 and not login.timed_out:
+            after = fetch_token(cli, profile, env, host=host)
+            if after.ok:
+                return emit(after)
+            _say(stderr, "logged in, but still no token: %s" % after.message)
+        else:
+            _say(stderr, "%s. Log in with:\n  %s" % (describe_login_failure(login, login_timeout), hint))
+    return emit(t.cast(TokenResult, fallback)) if usable_fallback else 1

@@ -1,0 +1,402 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: token_helper
+short_description: Write the token helper that Claude Code's apiKeyHelper runs to get a Databricks OAuth token
+version_added: 0.1.0
+author: FMAPI coding agents maintainers (@fmapi)
+description:
+  - Writes a small Python script that prints a Databricks OAuth (U2M) access token of one Databricks CLI profile
+    on standard output, for Claude Code's C(apiKeyHelper) setting. Returns in RV(command) the exact value to put
+    into C(apiKeyHelper) (see M(fmapi.coding_agents.claude_settings)).
+  - "Each time Claude Code runs it (every C(CLAUDE_CODE_API_KEY_HELPER_TTL_MS) and after an HTTP 401), the
+    helper asks C(databricks auth token --profile PROFILE --output json) by the absolute path of the CLI. When the
+    token lives less than O(ttl_minutes) plus five minutes, it asks again with C(--force-refresh). It prints the
+    token and nothing else on standard output."
+  - The helper runs the CLI without any C(DATABRICKS_*) environment variable that would override the profile
+    (C(DATABRICKS_TOKEN), C(DATABRICKS_HOST), C(DATABRICKS_CONFIG_PROFILE), C(DATABRICKS_CLIENT_ID),
+    C(DATABRICKS_AUTH_TYPE) and all others). It keeps C(DATABRICKS_AUTH_STORAGE) and C(DATABRICKS_CONFIG_FILE),
+    which only say where the CLI keeps the profile and its tokens.
+  - "When the login session has ended (the refresh token is invalid, or the profile has no cached login) and a
+    browser can open (C(BROWSER) is set, or C(DISPLAY) or C(WAYLAND_DISPLAY) on Linux, or a macOS desktop session
+    that is not an SSH login), the helper runs C(databricks auth login --host HOST --profile PROFILE), gives up
+    after O(login_timeout) seconds, and then prints the new token. Otherwise it prints on standard error the
+    command that fixes it, C(databricks auth login --host HOST --profile PROFILE), and exits with status 1.
+    Parallel helpers wait for one login instead of each opening a browser."
+  - The helper stores no token anywhere and writes nothing but to standard output and standard error; the
+    Databricks CLI keeps its own token cache (the OS keyring, or C(~/.databricks/token-cache.json) with
+    C(DATABRICKS_AUTH_STORAGE=plaintext)).
+  - Values never reach a shell. The profile must match C(^[A-Za-z0-9_-]+$) and the host must be an C(https://)
+    URL with only a host name and an optional port; the helper passes them to the CLI as separate arguments.
+  - Removes C(.fmapi-pat-cache) beside the helper, where older setup scripts cached a personal access token, and
+    reports it in RV(removed_legacy). The token itself is not revoked here.
+  - The helper's second line carries its settings (profile, host, CLI path, TTL) as a metadata comment that
+    M(fmapi.coding_agents.claude_settings_info) reads back.
+options:
+  state:
+    description:
+      - V(present) writes the helper (and removes the legacy cache).
+      - V(absent) removes the helper and the legacy cache.
+    type: str
+    choices: [present, absent]
+    default: present
+  path:
+    description:
+      - Where the helper goes. A missing parent directory is created with mode V(0700).
+      - A symlink is kept and the file it points to is written.
+    type: path
+    default: ~/.claude/fmapi-token-helper
+  profile:
+    description:
+      - The Databricks CLI profile (a section of C(~/.databrickscfg)) whose token the helper prints.
+      - Letters, digits, V(_) and V(-) only.
+    type: str
+    default: fmapi-claudecode-profile
+  host:
+    description:
+      - The workspace URL, used when the helper has to log in again, for example V(https://my-workspace.cloud.databricks.com).
+      - Must start with V(https://) and hold nothing but the host name and an optional port; a trailing V(/) is
+        removed.
+      - Required when O(state=present).
+    type: str
+  databricks_cli:
+    description:
+      - Absolute path of the Databricks CLI the helper runs.
+      - By default the first C(databricks) on E(PATH) or in C(/usr/local/bin), C(/opt/homebrew/bin),
+        C(~/.local/bin) and C(~/bin) that is the Databricks CLI (the legacy Python C(databricks-cli) is skipped).
+      - The path is kept as found, not resolved through symlinks, so that a Homebrew upgrade does not break it.
+    type: path
+  ttl_minutes:
+    description:
+      - How long Claude Code uses a token before running the helper again (C(CLAUDE_CODE_API_KEY_HELPER_TTL_MS)
+        in minutes). The helper prints only tokens that live at least this long plus five minutes, when the
+        workspace issues them.
+    type: int
+    default: 30
+  login_timeout:
+    description:
+      - Seconds the helper waits for a browser login to finish before it gives up, from 10 to 3600.
+      - Claude Code waits for the helper meanwhile.
+    type: int
+    default: 120
+  interpreter:
+    description:
+      - The Python (3.8 or newer) that runs the helper, as an absolute path or a command name looked up on
+        E(PATH) when the module runs.
+      - By default the Python this module runs under, which works on this machine because Ansible just used it.
+        Set it when that Python is temporary, for example a virtual environment that will be deleted.
+    type: path
+notes:
+  - The helper is Python rather than C(sh) because it must compare an RFC 3339 expiry with nanoseconds to the
+    current time portably; BSD C(date) on macOS and GNU C(date) disagree on parsing it.
+  - An interpreter path with spaces cannot be a shebang line; the helper then starts with C(#!/bin/sh) and
+    runs the interpreter with C(exec).
+  - A token revoked by the workspace while the CLI's cache still holds it cannot be detected without storing
+    state; the helper serves the cached token until the CLI considers it expired.
+extends_documentation_fragment:
+  - fmapi.coding_agents.attributes
+  - fmapi.coding_agents.attributes.IDEMPOTENT
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the helper script's text.
+  idempotent:
+    support: full
+seealso:
+  - module: fmapi.coding_agents.databricks_oauth
+  - module: fmapi.coding_agents.claude_settings
+  - module: fmapi.coding_agents.claude_settings_info
+  - name: Claude Code settings
+    description: The apiKeyHelper setting and CLAUDE_CODE_API_KEY_HELPER_TTL_MS.
+    link: https://docs.anthropic.com/en/docs/claude-code/settings
+"""
+
+EXAMPLES = r"""
+- name: Write the token helper
+  fmapi.coding_agents.token_helper:
+    host: https://my-workspace.cloud.databricks.com
+    profile: fmapi-claudecode-profile
+    ttl_minutes: 30
+  register: fmapi_helper
+
+- name: Point Claude Code at it
+  fmapi.coding_agents.claude_settings:
+    host: https://my-workspace.cloud.databricks.com
+    api_key_helper: "{{ fmapi_helper.command }}"
+
+- name: Use a CLI installed somewhere else, run by the system Python
+  fmapi.coding_agents.token_helper:
+    host: https://adb-1234567890123456.7.azuredatabricks.net
+    databricks_cli: /opt/tools/bin/databricks
+    interpreter: /usr/bin/python3
+
+- name: Remove the helper
+  fmapi.coding_agents.token_helper:
+    state: absent
+"""
+
+RETURN = r"""
+path:
+  description: The helper script, as an absolute path.
+  returned: always
+  type: str
+  sample: /home/dev/.claude/fmapi-token-helper
+command:
+  description:
+    - The exact value for Claude Code's C(apiKeyHelper) setting, quoted for C(/bin/sh) when the path needs it.
+  returned: when O(state=present)
+  type: str
+  sample: /home/dev/.claude/fmapi-token-helper
+databricks_cli:
+  description: The Databricks CLI the helper runs.
+  returned: when O(state=present)
+  type: str
+  sample: /opt/homebrew/bin/databricks
+cli_version:
+  description: The version of that CLI, or V(null) when it could not be run (only in check mode).
+  returned: when O(state=present)
+  type: str
+  sample: 1.12.1
+interpreter:
+  description: The Python that runs the helper.
+  returned: when O(state=present)
+  type: str
+  sample: /usr/bin/python3
+removed_legacy:
+  description:
+    - Leftovers of older setup scripts that were removed (or would be, in check mode), as absolute paths.
+  returned: always
+  type: list
+  elements: str
+  sample: [/home/dev/.claude/.fmapi-pat-cache]
+"""
+
+import os
+import shutil
+import sys
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper as helper
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
+    atomic_write,
+    ensure_directory,
+    expand,
+    mode_of,
+    read_text,
+    remove_file,
+    write_target,
+)
+
+INSTALL_HINT = ("Install the Databricks CLI (https://docs.databricks.com/dev-tools/cli/install.html, for example "
+                "`brew install databricks/tap/databricks`) or set databricks_cli to its path.")
+# The first release whose `auth token` has --force-refresh.
+FORCE_REFRESH_VERSION = (0, 296, 0)
+_MIN_PYTHON = (3, 8)
+
+
+class TokenHelper:
+    """One run of the module."""
+
+    def __init__(self, module: AnsibleModule):
+        self.module = module
+        self.params = module.params
+        self.result: t.Dict[str, t.Any] = dict(changed=False, removed_legacy=[])
+
+    def fail(self, msg: str) -> None:
+        self.module.fail_json(msg=msg, **self.result)
+
+    # --------------------------------------------------------------------------------- inputs
+
+    def validated_settings(self) -> t.Tuple[str, str]:
+        try:
+            profile = dbcli.validate_profile(self.params["profile"])
+            host = dbcli.normalize_host(self.params["host"])
+        except dbcli.ValidationError as exc:
+            self.fail(str(exc))
+            raise  # unreachable: fail_json exits
+        ttl = self.params["ttl_minutes"]
+        if not dbcli.MIN_TTL_MINUTES <= ttl <= dbcli.MAX_TTL_MINUTES:
+            self.fail("ttl_minutes must be from %d to %d, got %d."
+                      % (dbcli.MIN_TTL_MINUTES, dbcli.MAX_TTL_MINUTES, ttl))
+        timeout = self.params["login_timeout"]
+        if not helper.MIN_LOGIN_TIMEOUT <= timeout <= helper.MAX_LOGIN_TIMEOUT:
+            self.fail("login_timeout must be from %d to %d seconds, got %d."
+                      % (helper.MIN_LOGIN_TIMEOUT, helper.MAX_LOGIN_TIMEOUT, timeout))
+        return profile, host
+
+    def interpreter(self) -> str:
+        given = self.params["interpreter"]
+        interpreter = sys.executable
+        if given and os.sep not in given:
+            interpreter = shutil.which(given) or ""
+            if not interpreter:
+                self.fail("interpreter %s was not found on PATH (%s); give its absolute path."
+                          % (given, os.environ.get("PATH", "")))
+        elif given:
+            interpreter = expand(given)
+        if not interpreter:
+            self.fail("The Python running this module does not know its own path; set interpreter.")
+        try:
+            helper.check_interpreter_path(interpreter)
+        except dbcli.ValidationError as exc:
+            self.fail(str(exc) if given else "%s Set interpreter to another path of this Python." % exc)
+        if given:
+            self.check_python(interpreter)
+        return interpreter
+
+    def check_python(self, interpreter: str) -> None:
+        if not dbcli.is_executable_file(interpreter):
+            self.fail("interpreter %s does not exist or is not executable." % interpreter)
+        rc, out, err = self.module.run_command(
+            [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], environ_update={"LC_ALL": "C"})
+        parts = out.strip().split(".")
+        if rc != 0 or len(parts) != 2 or not all(part.isdigit() for part in parts):
+            self.fail("interpreter %s is not a working Python: %s" % (interpreter, (err or out).strip()[:300]))
+        if (int(parts[0]), int(parts[1])) < _MIN_PYTHON:
+            self.fail("interpreter %s is Python %s; the helper needs Python %d.%d or newer."
+                      % (interpreter, out.strip(), _MIN_PYTHON[0], _MIN_PYTHON[1]))
+
+    def databricks_cli(self) -> t.Tuple[str, t.Optional[str]]:
+        env = dbcli.clean_environment(os.environ)
+        given = self.params["databricks_cli"]
+        if not given:
+            found = dbcli.find_cli(os.environ)
+            if found.path is None:
+                skipped = (" Skipped, as they are not the Databricks CLI: %s." % ", ".join(found.skipped)
+                           if found.skipped else "")
+                self.fail("The Databricks CLI was not found on PATH or in %s.%s %s"
+                          % (", ".join(dbcli.CLI_SEARCH_DIRS), skipped, INSTALL_HINT))
+            return t.cast(str, found.path), found.version
+        path = expand(given)
+        if not dbcli.is_executable_file(path):
+            if self.module.check_mode:
+                self.module.warn("databricks_cli %s does not exist (yet); the helper will not work until it does."
+                                 % path)
+                return path, None
+            self.fail("databricks_cli %s does not exist or is not executable. %s" % (path, INSTALL_HINT))
+        version = dbcli.cli_version(path, env)
+        if version is None:
+            self.fail("%s is not the Databricks CLI (`%s --version` does not print 'Databricks CLI vX.Y.Z'); the "
+                      "legacy Python databricks-cli cannot log in with OAuth. %s" % (path, path, INSTALL_HINT))
+        return path, version
+
+    # ---------------------------------------------------------------------------------- state
+
+    def remove_legacy(self, helper_path: str) -> None:
+        cache = os.path.join(os.path.dirname(helper_path), helper.LEGACY_PAT_CACHE)
+        if not os.path.lexists(cache):
+            return
+        if os.path.isdir(cache) and not os.path.islink(cache):
+            self.module.warn("%s is a directory; it was left alone." % cache)
+            return
+        if not self.module.check_mode:
+            try:
+                remove_file(cache)
+            except OSError as exc:
+                self.fail("Cannot remove the legacy token cache %s: %s" % (cache, to_native(exc)))
+        self.result["removed_legacy"].append(cache)
+        self.result["changed"] = True
+
+    def read_existing(self, path: str) -> t.Optional[str]:
+        if os.path.isdir(path):
+            self.fail("%s is a directory; path must name the helper file." % path)
+        try:
+            return read_text(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            self.fail("Cannot read %s: %s" % (path, to_native(exc)))
+            raise  # unreachable
+
+    def diff(self, path: str, before: t.Optional[str], after: t.Optional[str]) -> None:
+        if self.module._diff:  # pylint: disable=protected-access
+            self.result["diff"] = dict(before=before or "", after=after or "",
+                                       before_header=path if before is not None else "%s (absent)" % path,
+                                       after_header=path if after is not None else "%s (absent)" % path)
+
+    def present(self, path: str) -> None:
+        profile, host = self.validated_settings()
+        interpreter = self.interpreter()
+        cli, version = self.databricks_cli()
+        self.result.update(command=helper.helper_command(path), databricks_cli=cli, cli_version=version,
+                           interpreter=interpreter)
+        if version is not None and dbcli.version_tuple(version) < FORCE_REFRESH_VERSION:
+            self.module.warn("Databricks CLI %s is older than v0.296.0 and cannot force a token refresh; the "
+                             "helper may hand out tokens that expire within the TTL. Upgrade the CLI." % version)
+        text = helper.render_helper(interpreter, cli, profile, host, self.params["ttl_minutes"],
+                                    self.params["login_timeout"])
+        existing = self.read_existing(path)
+        content_changed = existing != text
+        mode_changed = existing is not None and mode_of(path) != helper.HELPER_MODE
+        if content_changed:
+            self.diff(path, existing, text)
+        if content_changed or mode_changed:
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                self.write(path, text, content_changed)
+        self.remove_legacy(path)
+
+    def write(self, path: str, text: str, content_changed: bool) -> None:
+        directory = os.path.dirname(write_target(path))
+        try:
+            ensure_directory(directory, helper.DIRECTORY_MODE)
+            if content_changed:
+                atomic_write(self.module, path, text, helper.HELPER_MODE)
+            else:
+                os.chmod(write_target(path), helper.HELPER_MODE)
+        except OSError as exc:
+            self.fail("Cannot write the token helper %s: %s" % (path, to_native(exc)))
+
+    def absent(self, path: str) -> None:
+        if os.path.lexists(path):
+            existing = None if os.path.islink(path) and not os.path.exists(path) else self.read_existing(path)
+            self.diff(path, existing or "", None)
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                try:
+                    remove_file(path)
+                except OSError as exc:
+                    self.fail("Cannot remove the token helper %s: %s" % (path, to_native(exc)))
+        self.remove_legacy(path)
+
+    def run(self) -> t.Dict[str, t.Any]:
+        path = expand(self.params["path"])
+        self.result["path"] = path
+        if self.params["state"] == "present":
+            self.present(path)
+        else:
+            self.absent(path)
+        return self.result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            path=dict(type="path", default=helper.DEFAULT_HELPER_PATH),
+            profile=dict(type="str", default=dbcli.DEFAULT_PROFILE),
+            host=dict(type="str"),
+            databricks_cli=dict(type="path"),
+            ttl_minutes=dict(type="int", default=30),
+            login_timeout=dict(type="int", default=helper.DEFAULT_LOGIN_TIMEOUT),
+            interpreter=dict(type="path"),
+        ),
+        required_if=[("state", "present", ("host",))],
+        supports_check_mode=True,
+    )
+    module.exit_json(**TokenHelper(module).run())
+
+
+if __name__ == "__main__":
+    main()
