@@ -50,10 +50,12 @@ options:
   state:
     description:
       - V(present) ensures a live session, logging in when needed and possible.
+      - V(fresh) logs in again even when the session is active (a re-authentication, for example to switch the
+        account behind the profile), when a browser can open; otherwise it behaves like V(present).
       - V(status) only reports. Check mode with V(present) also only reports, and predicts in C(changed) whether a
         login would happen.
     type: str
-    choices: [present, status]
+    choices: [present, fresh, status]
     default: present
   login_timeout:
     description:
@@ -293,7 +295,7 @@ class OAuthSession:
         if host and profile_host and not dbcli.same_host(host, profile_host):
             self.fail("Profile %s in %s is for %s, not %s. Use another profile name, or remove [%s] from that file "
                       "and run again." % (profile, dbcli.config_file_path(self.env), profile_host, host, profile))
-        if session == dbcli.SESSION_ACTIVE:
+        if session == dbcli.SESSION_ACTIVE and self.params["state"] != "fresh":
             return self.finish(message)
         if session == dbcli.SESSION_ERROR:
             self.fail(message)
@@ -302,6 +304,11 @@ class OAuthSession:
             return self.login_needed(profile, None, "%s Set host so that a login can create the profile." % message)
         can_open, reason = dbcli.browser_can_open(os.environ)
         if not can_open:
+            if session == dbcli.SESSION_ACTIVE:
+                # A re-authentication asked for where no browser opens: the session still works.
+                self.result["login_command"] = dbcli.login_command(profile, login_host)
+                return self.finish("%s No browser can open here (%s) to log in again; to do it yourself: %s"
+                                   % (message, reason, self.result["login_command"]))
             return self.login_needed(profile, login_host, "%s No browser can open here: %s." % (message, reason))
         self.result["login_command"] = dbcli.login_command(profile, login_host)
         if self.module.check_mode:
@@ -324,11 +331,11 @@ class OAuthSession:
         cli = self.locate_cli()
         if cli is None:
             self.result["session"] = dbcli.SESSION_NO_CLI
-            if self.params["state"] == "present":
+            if self.params["state"] != "status":
                 self.fail(self.missing_cli)
             return self.finish(self.missing_cli)
         session, message = self.query(cli, profile, host)
-        if self.params["state"] == "present":
+        if self.params["state"] in ("present", "fresh"):
             return self.ensure(cli, profile, host, session, message)
         if session in (dbcli.SESSION_EXPIRED, dbcli.SESSION_NO_PROFILE):
             self.result["login_required"] = True
@@ -343,7 +350,7 @@ def main() -> None:
             profile=dict(type="str", default=dbcli.DEFAULT_PROFILE),
             host=dict(type="str"),
             databricks_cli=dict(type="path"),
-            state=dict(type="str", choices=["present", "status"], default="present"),
+            state=dict(type="str", choices=["present", "fresh", "status"], default="present"),
             login_timeout=dict(type="int", default=300),
             fail_on_login_required=dict(type="bool", default=False),
         ),

@@ -291,3 +291,20 @@ def test_databricks_variables_in_the_environment_do_not_disturb_the_session(lapt
 
     assert result["session"] == "active"
     assert result["host"] == workspace_double.url
+
+
+def test_fresh_logs_in_again_even_when_the_session_is_active(run_module, workspace_double, laptop_home,
+                                                              databricks_cli, fake_browser):
+    """reauth: state=fresh runs a new browser login although the session works."""
+    env = {"SSL_CERT_FILE": workspace_double.ca_file, "FMAPI_DOUBLE_CA": workspace_double.ca_file,
+           "DATABRICKS_AUTH_STORAGE": "plaintext", "BROWSER": fake_browser}
+    args = {"profile": "fresh-test", "host": workspace_double.url, "databricks_cli": databricks_cli}
+    first = run_module("databricks_oauth", args, env=env)
+    assert first["changed"] is True and first["session"] == "active"
+    authorizations = len(workspace_double.control.requests(path_prefix="/oidc/v1/authorize"))
+    again = run_module("databricks_oauth", dict(args, state="fresh"), env=env)
+    assert again["changed"] is True and again["session"] == "active"
+    assert len(workspace_double.control.requests(path_prefix="/oidc/v1/authorize")) == authorizations + 1
+    no_browser = run_module("databricks_oauth", dict(args, state="fresh"), env=dict(env, BROWSER="none"))
+    assert no_browser["changed"] is False and no_browser["session"] == "active"
+    assert "databricks auth login --host" in no_browser["msg"]
