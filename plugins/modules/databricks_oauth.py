@@ -331,6 +331,10 @@ class OAuthSession:
         cli = self.locate_cli()
         if cli is None:
             self.result["session"] = dbcli.SESSION_NO_CLI
+            if self.params["state"] != "status" and self.module.check_mode:
+                # A check-mode setup run before the CLI is installed: the real run would log in.
+                self.result["changed"] = True
+                return self.finish("%s A login would follow once it is installed." % self.missing_cli)
             if self.params["state"] != "status":
                 self.fail(self.missing_cli)
             return self.finish(self.missing_cli)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -27,7 +29,7 @@ class Molecule:
     def __init__(self, double):
         self.double = double
 
-    def __call__(self, action: str, scenario: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    def __call__(self, action: str, scenario: str, *ansible_args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
         env = dict(os.environ)
         env.update({
             "FMAPI_DOUBLE_URL": self.double.url,
@@ -36,10 +38,14 @@ class Molecule:
             "PY_COLORS": "0",
             "NO_COLOR": "1",
         })
-        completed = subprocess.run(["molecule", action, "-s", scenario], cwd=ROOT, env=env, text=True,
+        started = time.monotonic()
+        command = ["molecule", action, "-s", scenario] + (["--", *ansible_args] if ansible_args else [])
+        completed = subprocess.run(command, cwd=ROOT, env=env, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False)
-        # Shown by pytest when the test fails.
-        print(f"$ molecule {action} -s {scenario}  (exit {completed.returncode})\n{completed.stdout[-20000:]}")
+        elapsed = time.monotonic() - started
+        # Shown by pytest when the test fails; the timing line also with -s.
+        print(f"$ {' '.join(command)}  (exit {completed.returncode}, {elapsed:.0f} s)\n"
+              f"{completed.stdout[-20000:]}")
         return completed
 
 
@@ -47,3 +53,36 @@ class Molecule:
 def molecule_fixture(workspace_double_session) -> Molecule:
     """Molecule bound to the session's workspace double."""
     return Molecule(workspace_double_session)
+
+
+def container_playbook(double, container: str, name: str, *extra: str, **extra_vars) -> subprocess.CompletedProcess:
+    """Run ``fmapi.coding_agents.<name>`` against a Molecule container as its developer, as a platform team would.
+
+    The laptop trusts the workspace's CA in its system store; databricks-sdk (requests) is pointed there, and
+    the tools come from the double's release mirror.
+    """
+    variables = {
+        "fmapi_hosts": "all",
+        "fmapi_environment": {"DATABRICKS_AUTH_STORAGE": "plaintext",
+                              "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"},
+        "dependencies_databricks_cli_release_url": f"{double.url}/mirror/databricks-cli",
+        "dependencies_claude_code_release_url": f"{double.url}/mirror/claude-code",
+        "dependencies_claude_code_method": "native",
+        "databricks_auth_ca_file": "/etc/ssl/certs/ca-certificates.crt",
+    }
+    variables.update(extra_vars)
+    command = ["ansible-playbook", "-i", f"{container},", "-c", "containers.podman.podman", "-u", "developer",
+               f"fmapi.coding_agents.{name}", "-e", json.dumps(variables), *extra]
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")
+    started = time.monotonic()
+    completed = subprocess.run(command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, timeout=900, check=False)
+    print(f"$ ansible-playbook fmapi.coding_agents.{name} {' '.join(extra)} on {container}  "
+          f"(exit {completed.returncode}, {time.monotonic() - started:.0f} s)\n{completed.stdout[-15000:]}")
+    return completed
+
+
+def container_file(container: str, path: str) -> bytes:
+    """A file's bytes inside a container (None when it does not exist)."""
+    completed = subprocess.run(["podman", "exec", container, "cat", path], capture_output=True, check=False)
+    return completed.stdout if completed.returncode == 0 else None

@@ -58,8 +58,13 @@ def isolated_env(home: str, **extra: str) -> dict:
 
 @pytest.fixture(scope="session")
 def workspace_double_session(tmp_path_factory):
-    """A workspace double shared by the whole session."""
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("workspace-double"))).start()
+    """A workspace double shared by the whole session.
+
+    With ``FMAPI_MIRROR_DIR`` set (tests/bin/bootstrap sets it), it also serves the release mirror of
+    the real tools under ``/mirror/``.
+    """
+    double = WorkspaceDouble(str(tmp_path_factory.mktemp("workspace-double")),
+                             mirror_dir=os.environ.get("FMAPI_MIRROR_DIR") or None).start()
     try:
         yield double
     finally:
