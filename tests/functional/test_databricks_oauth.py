@@ -293,8 +293,8 @@ def test_databricks_variables_in_the_environment_do_not_disturb_the_session(lapt
     assert result["host"] == workspace_double.url
 
 
-def test_fresh_logs_in_again_even_when_the_session_is_active(run_module, workspace_double, laptop_home,
-                                                              databricks_cli, fake_browser):
+def test_fresh_logs_in_again_even_when_the_session_is_active(
+        run_module, workspace_double, laptop_home, databricks_cli, fake_browser):
     """reauth: state=fresh runs a new browser login although the session works."""
     env = {"SSL_CERT_FILE": workspace_double.ca_file, "FMAPI_DOUBLE_CA": workspace_double.ca_file,
            "DATABRICKS_AUTH_STORAGE": "plaintext", "BROWSER": fake_browser}
