@@ -13,9 +13,9 @@ import stat
 import pytest
 
 from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fmapi.coding_agents.plugins.modules import claude_settings
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main
 
 HOST = "https://example.cloud.databricks.com"
 HELPER = "/home/dev/.claude/fmapi-key-helper.sh"
@@ -90,30 +90,9 @@ def run_fixture(capsys, settings_path):
         if args.get("state") == "absent":
             del module_args["host"], module_args["api_key_helper"]
         module_args.update(args)
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        if check:
-            module_args["_ansible_check_mode"] = True
-        if diff:
-            module_args["_ansible_diff"] = True
-        with patch_module_args(module_args):
-            with pytest.raises(SystemExit) as exit_info:
-                claude_settings.main()
-        out = capsys.readouterr().out
-        result = json.loads(out)
-        result["_stdout"] = out
-        result["_warnings"] = [warning_text(warning) for warning in result.get("warnings", [])]
-        if expect_failure:
-            assert exit_info.value.code == 1 and result.get("failed"), result
-        else:
-            assert exit_info.value.code == 0 and not result.get("failed"), result.get("msg")
-        return result
+        return run_main(claude_settings.main, capsys, module_args, check, diff, expect_failure)
 
     return run
-
-
-def warning_text(warning):
-    """The message of a module warning (ansible-core 2.19 returns structured warnings)."""
-    return warning["event"]["msg"] if isinstance(warning, dict) else warning
 
 
 def write(path, content, mode=0o644):

@@ -9,17 +9,16 @@ tests/functional/test_databricks_profile.py checks that the real Databricks CLI 
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
 import pytest
 
 from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _ini as ini
 from ansible_collections.fmapi.coding_agents.plugins.modules import databricks_profile
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main
 
 PROFILE = "fmapi-claudecode-profile"
 HOST = "https://example.cloud.databricks.com"
@@ -80,30 +79,9 @@ def run_fixture(capsys, cfg):
         if args.get("state") == "absent":
             del module_args["host"]
         module_args.update(args)
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        if check:
-            module_args["_ansible_check_mode"] = True
-        if diff:
-            module_args["_ansible_diff"] = True
-        with patch_module_args(module_args):
-            with pytest.raises(SystemExit) as exit_info:
-                databricks_profile.main()
-        out = capsys.readouterr().out
-        result = json.loads(out)
-        result["_stdout"] = out
-        result["_warnings"] = [warning_text(warning) for warning in result.get("warnings", [])]
-        if expect_failure:
-            assert exit_info.value.code == 1 and result.get("failed"), result
-        else:
-            assert exit_info.value.code == 0 and not result.get("failed"), result.get("msg")
-        return result
+        return run_main(databricks_profile.main, capsys, module_args, check, diff, expect_failure)
 
     return run
-
-
-def warning_text(warning):
-    """The message of a module warning (ansible-core 2.19 returns structured warnings)."""
-    return warning["event"]["msg"] if isinstance(warning, dict) else warning
 
 
 def write(path, content, mode=0o600):
