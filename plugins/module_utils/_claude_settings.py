@@ -210,6 +210,17 @@ def render_settings(data: t.Dict[str, t.Any], indent: t.Union[int, str] = DEFAUL
     return (UTF8_BOM + body) if bom else body
 
 
+def emptied_file(path: str, parsed: ParsedSettings) -> t.Tuple[bytes, bool]:
+    """(new bytes, deleted) for a settings file a removal leaves without keys.
+
+    The file is deleted, unless it is a symlink: the dotfiles manager owns the link and its
+    target, so both stay and the target holds ``{}``.
+    """
+    if os.path.islink(path):
+        return render_settings({}, parsed.indent, parsed.bom), False
+    return b"", True
+
+
 def decode_for_display(raw: t.Optional[bytes]) -> str:
     """Text of file bytes for a diff (a BOM dropped, undecodable bytes replaced)."""
     if raw is None:

@@ -369,11 +369,7 @@ class ClaudePlugin:
         file_deleted = False
         if change.data != parsed.data or (present and raw is None):
             if not present and not change.data:
-                if os.path.islink(self.settings_path):
-                    new_raw = cs.render_settings({}, parsed.indent, parsed.bom)
-                else:
-                    new_raw = b""
-                    file_deleted = True
+                new_raw, file_deleted = cs.emptied_file(self.settings_path, parsed)
             else:
                 new_raw = cs.render_settings(change.data, parsed.indent, parsed.bom)
 

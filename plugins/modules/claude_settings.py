@@ -552,12 +552,7 @@ class ClaudeSettings:
         elif unreadable is None and merged.data == parsed.data:
             pass
         elif not present and not merged.data:
-            if os.path.islink(self.path):
-                # The dotfiles manager owns the link and its target: keep both, leave the target empty.
-                new_raw = cs.render_settings({}, parsed.indent, parsed.bom)
-            else:
-                new_raw = b""
-                file_deleted = True
+            new_raw, file_deleted = cs.emptied_file(self.path, parsed)
         else:
             new_raw = cs.render_settings(merged.data, parsed.indent, parsed.bom)
         file_changed = new_raw is not None
