@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODULES = ("claude_onboarding", "claude_plugin", "claude_settings", "claude_settings_info", "databricks_oauth",
            "databricks_profile", "legacy_pats", "report", "serving_endpoints_info", "setup_config", "shell_wrappers",
            "token_helper", "tool_info")
-ROLES = ("dependencies", "databricks_auth", "claude_code", "uninstall")
+ROLES = ("dependencies", "databricks_auth", "claude_code", "uninstall", "doctor")
 
 
 def run(command, env=None, cwd=None):
@@ -30,9 +30,11 @@ def installed_fixture(tmp_path_factory):
     tarballs = glob.glob(str(work / "fmapi-coding_agents-*.tar.gz"))
     assert len(tarballs) == 1, tarballs
     collections = work / "collections"
-    run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(collections), tarballs[0]])
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABRICKS_", "ANTHROPIC_"))}
+    # Only the installed copy: not this checkout, which the development environment also links.
     env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
+    run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(collections), tarballs[0]], env=env)
+    assert (collections / "ansible_collections" / "fmapi" / "coding_agents" / "MANIFEST.json").is_file()
     return tarballs[0], collections, env
 
 
@@ -51,8 +53,8 @@ def test_every_module_and_role_has_documentation(installed):
     for module in MODULES:
         assert f"fmapi.coding_agents.{module}" in listed
     for role in ROLES:
-        shown = run(["ansible-doc", "-t", "role", f"fmapi.coding_agents.{role}"], env=env).stdout
-        assert "ENTRY POINT: main" in shown
+        shown = run(["ansible-doc", "-t", "role", f"fmapi.coding_agents.{role}"], env=dict(env, ANSIBLE_NOCOLOR="1")).stdout
+        assert "ENTRY POINT: *main*" in shown, shown[:300]
 
 
 @pytest.mark.parametrize("playbook", ["setup", "status", "doctor", "reauth", "list_models", "validate_models",
