@@ -17,7 +17,6 @@ import sys
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.fmapi.coding_agents.plugins.modules import claude_plugin
 from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main
@@ -63,13 +62,6 @@ REAL_REGISTRY = {
     },
 }
 LEGACY_ENTRY = {"scope": "user", "installPath": "/home/dev/.claude/plugins/fmapi-codingagent"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    """Module warnings are process-wide: start each test without the previous tests' ones."""
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
 
 @pytest.fixture(autouse=True)

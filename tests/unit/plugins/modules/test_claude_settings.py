@@ -12,7 +12,6 @@ import stat
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.fmapi.coding_agents.plugins.modules import claude_settings
 from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main
@@ -67,13 +66,6 @@ USER_FILE = """{
   "cleanupPeriodDays": 20
 }
 """
-
-
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    """Module warnings are process-wide: start each test without the previous tests' ones."""
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
 
 @pytest.fixture(name="settings_path")

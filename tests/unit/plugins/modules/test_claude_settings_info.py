@@ -11,7 +11,6 @@ import os
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metadata import render_helper_metadata
@@ -19,13 +18,6 @@ from ansible_collections.fmapi.coding_agents.plugins.modules import claude_setti
 
 HOST = "https://example.cloud.databricks.com"
 LEGACY_TOKEN = "dapi0123456789abcdef-legacy-token"
-
-
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    """Module warnings are process-wide: start each test without the previous tests' ones."""
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
 
 @pytest.fixture(name="home")

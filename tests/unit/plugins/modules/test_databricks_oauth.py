@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
@@ -54,12 +53,6 @@ class FakeCliBoundary:
         if self.on_login:
             self.on_login()
         return self.login_result
-
-
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
 
 @pytest.fixture(name="home")

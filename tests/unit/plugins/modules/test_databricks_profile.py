@@ -14,7 +14,6 @@ import stat
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _ini as ini
 from ansible_collections.fmapi.coding_agents.plugins.modules import databricks_profile
@@ -48,13 +47,6 @@ NEW_SECTION = """
 host      = %s
 auth_type = databricks-cli
 """ % (PROFILE, HOST)
-
-
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    """Module warnings are process-wide: start each test without the previous tests' ones."""
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
 
 @pytest.fixture(name="home")

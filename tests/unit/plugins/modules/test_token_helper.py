@@ -15,7 +15,6 @@ import sys
 
 import pytest
 
-from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
@@ -30,12 +29,6 @@ from ansible_collections.fmapi.coding_agents.tests.unit.plugins.module_utils.tes
 HOST = "https://my-workspace.cloud.databricks.com"
 PROFILE = "fmapi-claudecode-profile"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZXYifQ.unit-test-token"
-
-
-@pytest.fixture(autouse=True)
-def fresh_warnings(monkeypatch):
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
 
 @pytest.fixture(name="home")
