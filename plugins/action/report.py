@@ -11,7 +11,9 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.color import stringc
 from ansible.utils.display import Display
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._checks import CATEGORIES
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._report import (
+    checks_to_sections,
     count_statuses,
     render_sections,
     render_table,
@@ -25,6 +27,9 @@ COLORS = {"good": C.COLOR_OK, "bad": C.COLOR_ERROR, "notice": C.COLOR_WARN, "qui
 ARGUMENT_SPEC = dict(
     title=dict(type="str", default=""),
     sections=dict(type="list", elements="dict"),
+    checks=dict(type="list", elements="dict"),
+    categories=dict(type="list", elements="str"),
+    empty=dict(type="dict", default={}),
     columns=dict(type="list", elements="str"),
     rows=dict(type="list", elements="dict"),
     legend=dict(type="str", default=""),
@@ -47,14 +52,16 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(
             argument_spec=ARGUMENT_SPEC,
-            mutually_exclusive=[("sections", "rows")],
-            required_one_of=[("sections", "rows")],
+            mutually_exclusive=[("sections", "rows", "checks")],
+            required_one_of=[("sections", "rows", "checks")],
             required_together=[("columns", "rows")],
         )
         host = (task_vars or {}).get("inventory_hostname", "")
         title = args["title"]
         if title and host and host != "localhost":
             title = f"{title}  ({host})"
+        if args["checks"] is not None:
+            args["sections"] = checks_to_sections(args["checks"], args["categories"] or CATEGORIES, args["empty"])
         if args["sections"] is not None:
             lines = render_sections(title, args["sections"], _colorize)
             counts = count_statuses(args["sections"])

@@ -51,24 +51,30 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         if args["config"] and args["config_url"]:
             raise AnsibleActionFail("give either config (a file) or config_url, not both")
+        notes = []  # type: list
         try:
             config, source = {}, "config file"
             if args["config"]:
-                config, source = self._read_file(args["config"])
+                config, source = self._read_file(args["config"], notes)
             elif args["config_url"]:
-                config, source = self._read_url(args["config_url"], args["ca_path"], args["timeout"])
-            values, sources = resolve(args["values"], config, source, args["previous"])
+                config, source = self._read_url(args["config_url"], args["ca_path"], args["timeout"], notes)
+            values, sources = resolve(args["values"], config, source, args["previous"], notes)
         except ConfigError as exc:
             raise AnsibleActionFail(str(exc)) from None
         if args["require_host"] and "host" not in values:
             raise AnsibleActionFail(
                 "no workspace host: pass it with -e host=https://<workspace>.cloud.databricks.com "
                 "(or put host in the config file given with -e config=FILE)")
-        result.update(changed=False, config=values, sources=sources)
+        # What was corrected in a given value (a browser URL reduced to the workspace URL): said once, here.
+        result.update(changed=False, config=values, sources=sources,
+                      notes=[{"category": "Notes", "status": "WARN", "label": note.split(":", 1)[0],
+                              "value": note.split(":", 1)[1].strip(), "fix": ""} for note in dict.fromkeys(notes)])
+        if notes:
+            result["warnings"] = list(dict.fromkeys(notes))
         return result
 
     @staticmethod
-    def _read_file(path: str):
+    def _read_file(path: str, notes: list):
         source = f"config file {path}"
         path = os.path.abspath(os.path.expanduser(path))
         try:
@@ -78,10 +84,10 @@ class ActionModule(ActionBase):
             raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
         if len(data) > MAX_CONFIG_BYTES:
             raise ConfigError(f"{source} is larger than {MAX_CONFIG_BYTES} bytes; is it the right file?")
-        return validate_config_data(_parse(to_text(data, errors="surrogate_or_strict"), source), source), source
+        return validate_config_data(_parse(to_text(data, errors="surrogate_or_strict"), source), source, notes), source
 
     @staticmethod
-    def _read_url(url: str, ca_path, timeout: int):
+    def _read_url(url: str, ca_path, timeout: int, notes: list):
         source = f"config URL {url}"
         if not url.lower().startswith("https://"):
             raise ConfigError(f"config_url must start with https:// (got {url!r}): a config fetched in clear text "
@@ -93,4 +99,4 @@ class ActionModule(ActionBase):
             raise ConfigError(f"cannot fetch the config URL {url}: {exc}") from None
         if len(data) > MAX_CONFIG_BYTES:
             raise ConfigError(f"{source} is larger than {MAX_CONFIG_BYTES} bytes; is it the right URL?")
-        return validate_config_data(_parse(to_text(data, errors="surrogate_or_strict"), source), source), source
+        return validate_config_data(_parse(to_text(data, errors="surrogate_or_strict"), source), source, notes), source

@@ -2,8 +2,9 @@
 # Copyright (c) fmapi.coding_agents contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters for the model playbooks: the endpoint table of list_models and the model checks of
-validate_models (and the doctor), in the shapes fmapi.coding_agents.report prints."""
+"""The endpoint table of the list_models playbook, in the shape fmapi.coding_agents.report prints.
+
+A presentation only: which endpoint is healthy is serving_endpoints_info's to judge."""
 
 from __future__ import annotations
 
@@ -11,40 +12,9 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-MODEL_ROLES = ("model", "opus", "sonnet", "haiku")
 # Endpoints a Claude Code user cares about; the rest of the workspace is one -e away.
 CLAUDE_NAME_PARTS = ("claude", "anthropic")
-SETUP_COMMAND = "ansible-playbook fmapi.coding_agents.setup"
 TABLE_COLUMNS = ["ENDPOINT", "STATE", "TYPE", "TASK", "USED AS"]
-
-
-def configured_models(install: t.Any) -> t.Dict[str, str]:
-    """``{model, opus, sonnet, haiku}`` from fmapi.coding_agents.claude_settings_info, empty when unset."""
-    if not isinstance(install, dict):
-        raise AnsibleFilterError("configured_models expects the result of fmapi.coding_agents.claude_settings_info")
-    return {role: str(install.get(role) or "") for role in MODEL_ROLES}
-
-
-def model_check_rows(validation: t.Any) -> t.List[t.Dict[str, str]]:
-    """Report rows of serving_endpoints_info's ``validation``: one per configured model."""
-    if not isinstance(validation, list):
-        raise AnsibleFilterError("model_check_rows expects the validation list of serving_endpoints_info")
-    rows = []
-    for check in validation:
-        if not isinstance(check, dict):
-            raise AnsibleFilterError("model_check_rows: each validation entry must be a dict, got %r" % (check,))
-        status = str(check.get("status") or "SKIP").upper()
-        message = str(check.get("message") or ("not configured" if not check.get("endpoint") else ""))
-        role = str(check.get("role") or "")
-        row = {"status": status, "label": role, "value": message}
-        hint = str(check.get("hint") or "")
-        if status in ("FAIL", "WARN") and role in MODEL_ROLES:
-            switch = "To switch: %s -e %s=<endpoint>" % (SETUP_COMMAND, role)
-            hint = "%s\n%s" % (hint, switch) if hint else switch
-        if hint:
-            row["hint"] = hint
-        rows.append(row)
-    return rows
 
 
 def _is_claude(name: str) -> bool:
@@ -56,7 +26,7 @@ def model_table(endpoints: t.Any, configured: t.Any, all_models: t.Any = False) 
     """The list_models table: ``{columns, rows, legend}`` for fmapi.coding_agents.report.
 
     ``endpoints`` is serving_endpoints_info's ``endpoints``; ``configured`` maps roles to endpoint
-    names (see configured_models). Only endpoints whose name contains ``claude`` or ``anthropic``
+    names (claude_code_info returns them as ``models``). Only endpoints whose name contains ``claude`` or ``anthropic``
     (any case) are listed unless ``all_models`` is true. Configured endpoints are marked.
     """
     if not isinstance(endpoints, list):
@@ -110,11 +80,9 @@ def _truthy(value: t.Any) -> bool:
 
 
 class FilterModule:
-    """The model playbooks' filters."""
+    """The list_models playbook's filter."""
 
     def filters(self):
         return {
-            "configured_models": configured_models,
-            "model_check_rows": model_check_rows,
             "model_table": model_table,
         }

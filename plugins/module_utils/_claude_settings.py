@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Claude Code settings files: what FMAPI owns in them, how they are read and written.
 
-Shared by the modules claude_settings (writes) and claude_settings_info (reads). Private to the
+Shared by the modules claude_settings (writes) and claude_code_info (reads, through _claude_install). Private to the
 collection.
 
 A settings file is parsed with the standard ``json`` module (key order is kept) and, when its
@@ -15,22 +15,19 @@ when it had one, and a final newline. A file whose data does not change is never
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
 import shlex
 import typing as t
-from urllib.parse import urlsplit
+
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._workspace import MAX_TTL_MINUTES, MIN_TTL_MINUTES
 
 DEFAULT_SETTINGS_PATH = "~/.claude/settings.json"
-DEFAULT_MODEL = "databricks-claude-opus-4-6"
-DEFAULT_OPUS_MODEL = "databricks-claude-opus-4-6"
-DEFAULT_SONNET_MODEL = "databricks-claude-sonnet-4-6"
-DEFAULT_HAIKU_MODEL = "databricks-claude-haiku-4-5"
-DEFAULT_TTL_MINUTES = 30
-MIN_TTL_MINUTES = 1
-MAX_TTL_MINUTES = 60
+# Where Claude Code's installers put `claude` (native installer, its older local install, Homebrew),
+# looked at after PATH.
+CLAUDE_SEARCH_DIRS = ("~/.local/bin", "~/.claude/local", "/opt/homebrew/bin", "/usr/local/bin")
 MS_PER_MINUTE = 60000
 
 # Gateway kind -> the path of the Anthropic-compatible API below the workspace URL.
@@ -74,6 +71,9 @@ LEGACY_TOP_LEVEL_KEYS = (LEGACY_META,)
 LEGACY_PAT_CACHE = ".fmapi-pat-cache"
 # In the environment this wins over apiKeyHelper; it is not ours to remove.
 COMPETING_API_KEY = "ANTHROPIC_API_KEY"
+# Claude Code's own state file; this flag skips its first-run login screen.
+CLAUDE_STATE_FILE = "~/.claude.json"
+ONBOARDING_FLAG = "hasCompletedOnboarding"
 
 SETTINGS_MODE = 0o600
 DIRECTORY_MODE = 0o700
@@ -86,9 +86,6 @@ _SECRET_KEY_PATTERN = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENT
 _MIN_MASKED_LENGTH = 6
 # Programs an apiKeyHelper command may hand the helper script to.
 _INTERPRETERS = re.compile(r"^(?:sh|bash|zsh|dash|ksh|env|python[0-9.]*)$")
-# Databricks personal access tokens and JWTs (OAuth access tokens), wherever they appear: a hand-made
-# apiKeyHelper such as ``echo dapi...`` carries one in a key that does not look secret.
-_TOKEN_SHAPES = re.compile(r"\bdapi[0-9a-f]{16,}(?:-[0-9]+)?|\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 
 class SettingsError(Exception):
@@ -230,53 +227,6 @@ def decode_for_display(raw: t.Optional[bytes]) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def normalize_host(host: str, allow_loopback_http: bool = False) -> str:
-    """The workspace URL ``host`` validated and without trailing slashes.
-
-    Raises ValueError with a message saying what to fix.
-    """
-    value = (host or "").strip()
-    if not value:
-        raise ValueError("host must be the workspace URL, e.g. https://my-workspace.cloud.databricks.com")
-    if any(char.isspace() or ord(char) < 32 for char in value):
-        raise ValueError("host %r must not contain whitespace or control characters" % value)
-    parts = urlsplit(value)
-    scheme = parts.scheme.lower()
-    try:
-        hostname = parts.hostname
-    except ValueError:
-        hostname = None
-    loopback = False
-    if hostname:
-        try:
-            loopback = ipaddress.ip_address(hostname).is_loopback
-        except ValueError:
-            loopback = False
-    if scheme != "https" and not (scheme == "http" and allow_loopback_http and loopback):
-        hint = ""
-        if scheme == "http" and loopback:
-            hint = " (plain http is accepted only for a loopback test server with allow_loopback_http=true)"
-        raise ValueError(
-            "host %r must start with https:// (the workspace URL, e.g. https://my-workspace.cloud.databricks.com)%s"
-            % (value, hint)
-        )
-    if not hostname:
-        raise ValueError("host %r has no host name; give the workspace URL, e.g. https://my-workspace.cloud.databricks.com"
-                         % value)
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("host must not contain user name or password; give the plain workspace URL")
-    if parts.query or parts.fragment or value.endswith(("?", "#")):
-        raise ValueError("host %r must not have a query (?...) or fragment (#...); give the plain workspace URL"
-                         % value)
-    path = parts.path.rstrip("/")
-    for _kind, suffix in GATEWAY_PATHS:
-        if path.endswith(suffix) or path.endswith(suffix.rsplit("/", 1)[0]):
-            raise ValueError(
-                "host %r looks like an API base URL; give the workspace URL without %s" % (value, parts.path)
-            )
-    return "%s://%s%s" % (scheme, parts.netloc, path)
-
-
 def base_url(host: str, gateway: str = GATEWAY_SERVING_ENDPOINTS) -> str:
     """ANTHROPIC_BASE_URL for a normalized workspace URL and gateway kind."""
     return host + dict(GATEWAY_PATHS)[gateway]
@@ -394,13 +344,9 @@ def secret_values_in_text(text: str) -> t.List[str]:
                 continue
             if decoded != match.group(2):
                 values.append(decoded)
-    values.extend(token_shaped_values(text))
+    # A hand-made apiKeyHelper such as ``echo dapi...`` carries a token in a key that does not look secret.
+    values.extend(ws.token_shaped_values(text))
     return values
-
-
-def token_shaped_values(text: str) -> t.List[str]:
-    """Substrings of ``text`` shaped like a Databricks personal access token or a JWT."""
-    return _TOKEN_SHAPES.findall(text)
 
 
 def state_file_path(settings_path: str) -> str:

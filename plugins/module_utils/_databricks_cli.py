@@ -4,18 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Running the real Databricks CLI for OAuth U2M sessions. Private to the collection.
 
-Used by the modules databricks_oauth and token_helper, and at the same time the body of the token
-helper script that token_helper writes (see _token_helper.py): everything after the
-``from __future__`` line below is copied into that script verbatim. So this file imports only the
-standard library, never Ansible, and runs on Python 3.8 or newer.
+Used by the modules databricks_oauth, databricks_cli_info and token_helper, and at the same time the
+body of the token helper script that token_helper writes (see _token_helper.py, which inlines this
+file after _ini.py and _workspace.py). So it imports only the standard library and those two, never
+Ansible, and runs on Python 3.8 or newer. The rules it applies (profile names, workspace URLs, where
+the CLI is, which ``DATABRICKS_*`` variables may reach it) are _workspace.py's.
 
 What it knows:
 
-* which values are safe: a profile name (``^[A-Za-z0-9_-]+$``) and an ``https://`` workspace URL
-  with nothing but a host name and a port;
-* where the CLI is (PATH plus the usual install directories, skipping the legacy Python CLI);
-* the environment the CLI must run in: no ``DATABRICKS_*`` variable that would override the
-  profile, with ``--profile`` always passed explicitly;
+* how to run the CLI with a bounded wait, even when a browser it starts keeps its output open;
 * how to read ``databricks auth token --output json`` (the expiry carries nanoseconds) and how to
   tell a dead session from an unreachable workspace in its error text;
 * whether a browser can open for ``databricks auth login``;
@@ -24,30 +21,24 @@ What it knows:
 
 from __future__ import annotations
 
-import configparser
 import datetime
 import fcntl
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import threading
 import time
 import typing as t
 
-DEFAULT_PROFILE = "fmapi-claudecode-profile"
-CONFIG_FILE = "~/.databrickscfg"
-CLI_NAME = "databricks"
-# A non-interactive session (Ansible, Claude Code started from a dock) often has a PATH without these.
-CLI_SEARCH_DIRS = ("/usr/local/bin", "/opt/homebrew/bin", "~/.local/bin", "~/bin")
-
-# DATABRICKS_* variables kept for the CLI. Every other one is dropped: DATABRICKS_TOKEN, _HOST,
-# _CONFIG_PROFILE, _CLIENT_ID/_SECRET, _AUTH_TYPE, _ACCOUNT_ID, _OUTPUT_FORMAT, ... either override
-# the profile or change what the CLI prints. These two only say where the profile and its tokens
-# live; dropping them would make the CLI look in another place than `databricks auth login` wrote to.
-KEPT_DATABRICKS_VARIABLES = ("DATABRICKS_AUTH_STORAGE", "DATABRICKS_CONFIG_FILE")
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._workspace import (
+    clean_environment,
+    config_file_path,
+    is_executable_file,
+    login_command,
+    read_profile,
+)
 
 # Claude Code uses a token for up to its TTL, and a request that starts at the end of the TTL
 # still needs a few minutes: the token must live this much longer than the TTL.
@@ -56,11 +47,8 @@ SAFETY_MARGIN_SECONDS = 5 * 60
 MIN_USABLE_SECONDS = 60
 # `databricks auth token` may have to refresh over the network; it must not hold Claude Code up.
 TOKEN_TIMEOUT_SECONDS = 30
-VERSION_TIMEOUT_SECONDS = 15
 # After the CLI's own --timeout, how long to wait before killing it.
 KILL_GRACE_SECONDS = 15
-MIN_TTL_MINUTES = 1
-MAX_TTL_MINUTES = 60
 
 # Outcomes of asking the CLI for a token; the first four are the `session` values of databricks_oauth.
 SESSION_ACTIVE = "active"
@@ -70,11 +58,6 @@ SESSION_ERROR = "error"
 SESSION_NO_CLI = "no_cli"
 UNSUPPORTED = "unsupported"
 
-_PROFILE_PATTERN = re.compile(r"\A[A-Za-z0-9_-]+\Z")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST_PATTERN = re.compile(
-    r"\A(?P<hostname>%s(?:\.%s)*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?\Z" % (_LABEL, _LABEL))
-_CLI_VERSION_PATTERN = re.compile(r"Databricks CLI v?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)")
 _EXPIRY_PATTERN = re.compile(
     r"\A(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?\Z")
 # The CLI appends this to most errors, including network ones where logging in again does not help.
@@ -100,64 +83,6 @@ _NO_PROFILE_MARKERS = (
     "no profiles configured",
 )
 _UNSUPPORTED_MARKERS = ("unknown flag", "unknown shorthand flag", "unknown command")
-
-
-class ValidationError(ValueError):
-    """A value that must not reach the CLI or the helper; the message says what to fix."""
-
-
-def validate_profile(profile: t.Any) -> str:
-    """The profile name, or ValidationError: only letters, digits, ``_`` and ``-`` are safe everywhere."""
-    if not isinstance(profile, str) or not _PROFILE_PATTERN.match(profile):
-        raise ValidationError(
-            "profile %r is not a valid profile name: use only letters, digits, '_' and '-' "
-            "(for example %s)." % (profile, DEFAULT_PROFILE))
-    return profile
-
-
-def normalize_host(host: t.Any) -> str:
-    """The workspace URL without trailing ``/``, or ValidationError saying what is wrong with it."""
-    example = "https://my-workspace.cloud.databricks.com"
-    if not isinstance(host, str) or not host.strip():
-        raise ValidationError("host is empty: give the workspace URL, like %s." % example)
-    value = host.strip()
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise ValidationError("host %r contains control characters: give the workspace URL, like %s."
-                              % (host, example))
-    if not value.lower().startswith("https://"):
-        raise ValidationError("host %r must start with https:// (like %s)." % (host, example))
-    rest = value[len("https://"):].rstrip("/")
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    userinfo, _at, server = authority.rpartition("@")
-    match = _HOST_PATTERN.match(server)
-    if not match:
-        raise ValidationError("host %r is not a valid workspace URL: the part after https:// must be a host "
-                              "name with an optional :port, like %s." % (host, example))
-    port = match.group("port")
-    if port is not None and not 0 < int(port) < 65536:
-        raise ValidationError("host %r has an invalid port %s." % (host, port))
-    if _at:
-        raise ValidationError("host %r must not contain a user name or password: use https://%s."
-                              % (host, server))
-    if authority != rest:
-        raise ValidationError(
-            "host %r must be the workspace URL only, without a path, query or fragment: use https://%s."
-            % (host, authority))
-    return "https://" + authority
-
-
-def same_host(first: t.Optional[str], second: t.Optional[str]) -> bool:
-    """Whether two workspace URLs name the same workspace (case, trailing ``/`` and ``:443`` ignored)."""
-    def canonical(url: str) -> str:
-        url = url.strip().rstrip("/").lower()
-        return url[:-len(":443")] if url.startswith("https://") and url.endswith(":443") else url
-    return bool(first) and bool(second) and canonical(t.cast(str, first)) == canonical(t.cast(str, second))
-
-
-def clean_environment(environ: t.Mapping[str, str]) -> t.Dict[str, str]:
-    """A copy of ``environ`` without the DATABRICKS_* variables that would override a profile."""
-    return dict((key, value) for key, value in environ.items()
-                if not key.startswith("DATABRICKS_") or key in KEPT_DATABRICKS_VARIABLES)
 
 
 def _macos_session_manager() -> t.Optional[str]:
@@ -242,79 +167,6 @@ def run_cli(argv: t.Sequence[str], env: t.Mapping[str, str], timeout: float) -> 
                   b"".join(stderr_chunks).decode("utf-8", "replace"), timed_out)
 
 
-def parse_cli_version(text: str) -> t.Optional[str]:
-    """``1.12.1`` from ``Databricks CLI v1.12.1``; None for anything else (such as the legacy Python CLI)."""
-    match = _CLI_VERSION_PATTERN.search(text or "")
-    return match.group(1) if match else None
-
-
-def cli_version(cli: str, env: t.Mapping[str, str]) -> t.Optional[str]:
-    """The version of the Databricks CLI at ``cli``, None when it is not the (new, Go) Databricks CLI."""
-    run = run_cli([cli, "--version"], env, VERSION_TIMEOUT_SECONDS)
-    if run.returncode != 0:
-        return None
-    return parse_cli_version(run.stdout + "\n" + run.stderr)
-
-
-def version_tuple(version: t.Optional[str]) -> t.Tuple[int, ...]:
-    """``(1, 12, 1)`` from ``1.12.1``; ``()`` when unknown."""
-    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
-    return tuple(int(part) for part in match.groups()) if match else ()
-
-
-def cli_candidates(environ: t.Mapping[str, str]) -> t.List[str]:
-    """Where to look for ``databricks``: PATH first, then the usual install directories."""
-    candidates = []  # type: t.List[str]
-    directories = environ.get("PATH", "").split(os.pathsep) + list(CLI_SEARCH_DIRS)
-    home = environ.get("HOME")
-    for directory in directories:
-        if not directory:
-            continue
-        if directory.startswith("~"):
-            if not home:
-                continue
-            directory = home + directory[1:]
-        candidate = os.path.abspath(os.path.join(directory, CLI_NAME))
-        if candidate not in candidates:
-            candidates.append(candidate)
-    return candidates
-
-
-def is_executable_file(path: str) -> bool:
-    """Whether ``path`` is a file this user may run."""
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-class FoundCli(t.NamedTuple):
-    """The outcome of a CLI search."""
-
-    path: t.Optional[str]
-    version: t.Optional[str]
-    skipped: t.List[str]
-
-
-def find_cli(environ: t.Mapping[str, str],
-             version_of: t.Optional[t.Callable[[str], t.Optional[str]]] = None) -> FoundCli:
-    """The first Databricks CLI (Go, v0.2xx or newer) on PATH or in :data:`CLI_SEARCH_DIRS`.
-
-    Executables named ``databricks`` that are not that CLI (the legacy Python ``databricks-cli``)
-    are skipped and listed in ``skipped``. The path is not resolved through symlinks: Homebrew's
-    ``/opt/homebrew/bin/databricks`` stays valid across upgrades, the Cellar path it points to does not.
-    """
-    env = clean_environment(environ)
-    version_of = version_of or (lambda path: cli_version(path, env))
-    skipped = []  # type: t.List[str]
-    for candidate in cli_candidates(environ):
-        if not is_executable_file(candidate):
-            continue
-        version = version_of(candidate)
-        if version is None:
-            skipped.append(candidate)
-            continue
-        return FoundCli(candidate, version, skipped)
-    return FoundCli(None, None, skipped)
-
-
 def token_argv(cli: str, profile: str, force_refresh: bool = False) -> t.List[str]:
     """``databricks auth token`` for one profile, JSON output, bounded in time."""
     argv = [cli, "auth", "token", "--profile", profile, "--output", "json",
@@ -327,15 +179,6 @@ def token_argv(cli: str, profile: str, force_refresh: bool = False) -> t.List[st
 def login_argv(cli: str, host: str, profile: str, timeout_seconds: int) -> t.List[str]:
     """``databricks auth login`` for one profile, giving up after ``timeout_seconds``."""
     return [cli, "auth", "login", "--host", host, "--profile", profile, "--timeout", "%ds" % timeout_seconds]
-
-
-def login_command(profile: str, host: t.Optional[str] = None) -> str:
-    """The command a person runs to log in again, quoted for a POSIX shell."""
-    words = [CLI_NAME, "auth", "login"]
-    if host:
-        words += ["--host", host]
-    words += ["--profile", profile]
-    return " ".join(shlex.quote(word) for word in words)
 
 
 # ------------------------------------------------------------------------------------------ expiry
@@ -469,6 +312,36 @@ def fetch_token(cli: str, profile: str, env: t.Mapping[str, str], force_refresh:
     return parse_token_output(run.stdout)
 
 
+class SessionStatus(t.NamedTuple):
+    """What the CLI says of a profile's OAuth session (``session`` is one of the SESSION_* values)."""
+
+    session: str
+    message: str
+    profile_host: t.Optional[str] = None
+    expires_at: t.Optional[str] = None
+    problem: t.Optional[str] = None
+
+
+def session_status(cli: str, profile: str, env: t.Mapping[str, str], host: t.Optional[str] = None) -> SessionStatus:
+    """Whether ``profile`` has a live session, read from the configuration file ``env`` names and the CLI.
+
+    The token the CLI prints is not kept. ``problem`` says why the configuration file could not be read.
+    """
+    config_path = config_file_path(env)
+    info = read_profile(config_path, profile)
+    if info.exists is False:
+        return SessionStatus(SESSION_NO_PROFILE, "Profile %s is not in %s." % (profile, config_path))
+    token = fetch_token(cli, profile, env, host=info.host or host)
+    session = token.kind if token.kind != UNSUPPORTED else SESSION_ERROR
+    if token.ok:
+        expires_at = iso_utc(token.expiry)
+        until = "; its access token expires at %s" % expires_at if expires_at else ""
+        return SessionStatus(session, "Profile %s has an active session%s." % (profile, until), info.host, expires_at,
+                             info.problem)
+    message = token.message[:1].upper() + token.message[1:]
+    return SessionStatus(session, "Profile %s: %s." % (profile, message.rstrip(".")), info.host, None, info.problem)
+
+
 def run_login(cli: str, host: str, profile: str, env: t.Mapping[str, str], timeout_seconds: int) -> CliRun:
     """Run the browser login; the CLI gives up after ``timeout_seconds``, and is killed soon after."""
     return run_cli(login_argv(cli, host, profile, timeout_seconds), env, timeout_seconds + KILL_GRACE_SECONDS)
@@ -484,40 +357,6 @@ def describe_login_failure(run: CliRun, timeout_seconds: int) -> str:
     if "deadline exceeded" in detail.lower() or "timed out" in detail.lower():
         return "the login was not completed in the browser within %d seconds (%s)" % (timeout_seconds, detail)
     return "databricks auth login failed: %s" % detail
-
-
-# -------------------------------------------------------------------------------------- profiles
-
-def config_file_path(environ: t.Mapping[str, str]) -> str:
-    """The CLI's configuration file: DATABRICKS_CONFIG_FILE, else ~/.databrickscfg."""
-    path = environ.get("DATABRICKS_CONFIG_FILE") or CONFIG_FILE
-    if path.startswith("~"):
-        path = (environ.get("HOME") or os.path.expanduser("~")) + path[1:]
-    return os.path.abspath(path)
-
-
-class ProfileInfo(t.NamedTuple):
-    """A profile as the configuration file has it; ``exists`` is None when the file cannot be read."""
-
-    exists: t.Optional[bool]
-    host: t.Optional[str] = None
-    problem: t.Optional[str] = None
-
-
-def read_profile(config_path: str, profile: str) -> ProfileInfo:
-    """Look ``profile`` up in the CLI's INI configuration file."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="\0no-default")
-    try:
-        with open(config_path, encoding="utf-8") as handle:
-            parser.read_file(handle, source=config_path)
-    except FileNotFoundError:
-        return ProfileInfo(False)
-    except (OSError, UnicodeError, configparser.Error) as exc:
-        return ProfileInfo(None, problem="%s cannot be read: %s" % (config_path, exc))
-    if not parser.has_section(profile):
-        return ProfileInfo(False)
-    host = parser.get(profile, "host", fallback="").strip() or None
-    return ProfileInfo(True, host)
 
 
 # ------------------------------------------------------------------------------------ token helper

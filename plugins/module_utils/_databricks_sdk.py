@@ -25,19 +25,18 @@ A module uses it like this::
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import logging
 import os
 import re
-import shlex
-import shutil
 import sys
 import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.compat.version import LooseVersion
+
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 
 SDK_IMPORT_ERROR = None  # type: t.Optional[str]
 try:
@@ -56,7 +55,7 @@ else:
 # The oldest release whose Config has databricks_cli_path, http_timeout_seconds and
 # retry_timeout_seconds, whose ApiClient.do takes a path, and whose errors map HTTP statuses to
 # Unauthenticated/PermissionDenied/NotFound: everything this file relies on.
-MIN_SDK_VERSION = "0.40.0"
+MIN_SDK_VERSION = ws.MIN_SDK_VERSION
 
 PRODUCT_NAME = "fmapi-coding-agents"
 PRODUCT_VERSION = "0.1.0"
@@ -64,22 +63,6 @@ PRODUCT_VERSION = "0.1.0"
 AUTH_DATABRICKS_CLI = "databricks-cli"
 AUTH_PAT = "pat"
 
-CONFIG_FILE = "~/.databrickscfg"
-# Only tells the CLI where its token cache lives; dropping it would hide a plaintext cache.
-KEPT_DATABRICKS_VARIABLES = frozenset({"DATABRICKS_AUTH_STORAGE"})
-# A non-interactive Ansible connection often has a PATH without the usual install locations.
-CLI_SEARCH_DIRS = ("/opt/homebrew/bin", "/usr/local/bin", "~/.local/bin", "~/bin")
-# The Go CLI is one large binary; the legacy Python package installs a small script of the same name.
-LEGACY_CLI_MAX_BYTES = 1024 * 1024
-
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-_HOST_PATTERN = re.compile(r"^(?P<scheme>https?)://(?P<netloc>[^/?#\s]+)/?$", re.IGNORECASE)
-_PROFILE_PATTERN = re.compile(r"^[^\s\[\]]+$")
-_SECRET_PATTERNS = (
-    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWT (OAuth access tokens)
-    re.compile(r"dapi[0-9a-f]{32}(?:-\d+)?"),  # personal access tokens
-    re.compile(r"(?i)(bearer\s+)[^\s'\"]+"),
-)
 _SDK_DEBUG_SUFFIX = re.compile(r"\.?\s*(?:Config: .*|Env: .*)$", re.DOTALL)
 _MAX_DETAIL = 400
 
@@ -102,6 +85,15 @@ class DatabricksModuleError(Exception):
     """A problem with the options or the laptop's setup; the message says what to fix."""
 
 
+class WorkspaceError(Exception):
+    """The workspace could not be reached or refused (with ``report_errors``): the message says what to do."""
+
+    def __init__(self, message: str, host: t.Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.host = host
+
+
 class WorkspaceAccess:  # pylint: disable=too-few-public-methods,too-many-instance-attributes
     """Everything needed to reach one workspace as one identity (the token is kept out of repr)."""
 
@@ -117,6 +109,7 @@ class WorkspaceAccess:  # pylint: disable=too-few-public-methods,too-many-instan
         self.timeout = timeout
         self.retry_timeout = retry_timeout
         self.extra_secrets = []  # type: t.List[str]
+        self.config_file = ws.config_file_path(os.environ)
 
     def __repr__(self) -> str:
         return "WorkspaceAccess(host=%r, auth_type=%r, profile=%r)" % (self.host, self.auth_type, self.profile)
@@ -127,10 +120,7 @@ class WorkspaceAccess:  # pylint: disable=too-few-public-methods,too-many-instan
 
     def login_command(self) -> str:
         """The command that (re)starts the OAuth session this access relies on."""
-        words = ["databricks", "auth", "login", "--host", self.host or "<workspace URL>"]
-        if self.profile:
-            words += ["--profile", self.profile]
-        return " ".join(shlex.quote(word) if not word.startswith("<") else word for word in words)
+        return ws.login_command(self.profile or ws.DEFAULT_PROFILE, self.host or None)
 
     def identity(self) -> str:
         """How the caller is identified, for messages."""
@@ -142,95 +132,6 @@ class WorkspaceAccess:  # pylint: disable=too-few-public-methods,too-many-instan
 
 
 # ----------------------------------------------------------------------------- option checks
-def normalize_host(value: str, origin: str = "host") -> str:
-    """``https://name[:port]`` without trailing slash; plain http only on loopback."""
-    text = (value or "").strip()
-    match = _HOST_PATTERN.match(text)
-    if not match:
-        if "://" not in text:
-            raise DatabricksModuleError(
-                "%s %r is not a URL: give the workspace URL with its scheme, for example "
-                "https://dbc-1234abcd-5678.cloud.databricks.com" % (origin, value))
-        raise DatabricksModuleError(
-            "%s %r must be the workspace URL alone, without a path, query or fragment, for example "
-            "https://adb-1234567890123456.7.azuredatabricks.net" % (origin, value))
-    scheme = match.group("scheme").lower()
-    netloc = match.group("netloc")
-    if scheme == "http" and netloc.split("@")[-1].rsplit(":", 1)[0].lower() not in _LOOPBACK_HOSTS:
-        raise DatabricksModuleError(
-            "%s %r uses plain http: Databricks workspaces are only reachable over https://" % (origin, value))
-    return "%s://%s" % (scheme, netloc)
-
-
-def read_profile(name: str, config_file: str = CONFIG_FILE) -> t.Optional[t.Dict[str, str]]:
-    """The keys of profile ``name`` in the Databricks config file, or None when the file or profile is absent.
-
-    ``[DEFAULT]`` is treated as an ordinary profile, as the Databricks CLI does (configparser would
-    otherwise merge its keys into every profile).
-    """
-    path = os.path.expanduser(config_file)
-    if not os.path.exists(path):
-        return None
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0no default section\0", strict=False)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-        raise DatabricksModuleError(
-            "%s could not be read: %s. Fix the file (it is an INI file with one [profile] section per "
-            "profile) or run the databricks auth login command again." % (path, _first_line(str(exc))))
-    if not parser.has_section(name):
-        return None
-    return {key: value.strip() for key, value in parser.items(name, raw=True)}
-
-
-def _is_legacy_cli(path: str) -> bool:
-    try:
-        return os.path.getsize(os.path.realpath(path)) < LEGACY_CLI_MAX_BYTES
-    except OSError:
-        return False
-
-
-def find_databricks_cli(given: t.Optional[str] = None) -> str:
-    """Absolute path of the Databricks CLI; DatabricksModuleError says how to install or point at it."""
-    install_hint = ("Install the Databricks CLI (https://docs.databricks.com/dev-tools/cli/install.html, e.g. "
-                    "`brew install databricks/tap/databricks`) or set databricks_cli to its path.")
-    if given:
-        candidate = os.path.expanduser(given)
-        if os.sep not in candidate:
-            found = shutil.which(candidate)
-            if not found:
-                raise DatabricksModuleError(
-                    "databricks_cli %r was not found on PATH (%s). %s" % (given, os.environ.get("PATH", ""),
-                                                                          install_hint))
-            candidate = found
-        if not os.path.isfile(candidate):
-            raise DatabricksModuleError("databricks_cli %r does not exist. %s" % (given, install_hint))
-        if not os.access(candidate, os.X_OK):
-            raise DatabricksModuleError(
-                "databricks_cli %r is not executable: run `chmod +x %s` or point databricks_cli at the CLI binary."
-                % (given, shlex.quote(candidate)))
-        return os.path.abspath(candidate)
-    legacy = []
-    directories = os.environ.get("PATH", "").split(os.pathsep) + [os.path.expanduser(d) for d in CLI_SEARCH_DIRS]
-    for directory in directories:
-        if not directory:
-            continue
-        candidate = os.path.join(directory, "databricks")
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            if _is_legacy_cli(candidate):
-                legacy.append(candidate)
-                continue
-            return os.path.abspath(candidate)
-    if legacy:
-        raise DatabricksModuleError(
-            "Only the legacy Python databricks-cli was found (%s); profile login needs the new Databricks CLI "
-            "(v0.207.1 or newer). %s" % (", ".join(legacy), install_hint))
-    raise DatabricksModuleError(
-        "The Databricks CLI is needed for auth_type databricks-cli but was not found on PATH or in %s. %s"
-        % (", ".join(CLI_SEARCH_DIRS), install_hint))
-
-
 def check_ca_file(path: str) -> str:
     """Absolute path of a readable PEM bundle."""
     full = os.path.abspath(os.path.expanduser(path))
@@ -253,12 +154,15 @@ def resolve_access(params: t.Mapping[str, t.Any], warn: t.Callable[[str], None] 
     token = params.get("token")
     explicit_auth_type = params.get("auth_type")
     auth_type = explicit_auth_type or (AUTH_PAT if token else AUTH_DATABRICKS_CLI)
-    if profile is not None and not _PROFILE_PATTERN.match(profile):
-        raise DatabricksModuleError("profile %r is not a valid profile name (no spaces or brackets)" % profile)
+    try:
+        if profile is not None:
+            profile = ws.validate_profile(profile)
+        host = ws.normalize_host(params["host"]) if params.get("host") else None
+    except ws.ValidationError as exc:
+        raise DatabricksModuleError(str(exc)) from None
     for key in ("timeout", "retry_timeout"):
         if params.get(key) is not None and params[key] < 1:
             raise DatabricksModuleError("%s must be at least 1 second, got %s" % (key, params[key]))
-    host = normalize_host(params["host"]) if params.get("host") else None
 
     if not profile and not token:
         raise DatabricksModuleError("Give either profile (Databricks CLI login) or host and token.")
@@ -268,39 +172,51 @@ def resolve_access(params: t.Mapping[str, t.Any], warn: t.Callable[[str], None] 
         raise DatabricksModuleError("auth_type databricks-cli needs profile (the Databricks CLI profile to log in with).")
 
     profile_secrets = []  # type: t.List[str]
+    config_file = ws.config_file_path(os.environ)
     if profile:
-        values = read_profile(profile)
-        login = WorkspaceAccess(host or "<workspace URL>", auth_type, profile).login_command()
-        if values is None:
+        info = ws.read_profile(config_file, profile)
+        login = ws.login_command(profile, host)
+        if info.problem:
             raise DatabricksModuleError(
-                "Profile '%s' is not in %s. Log in once with: %s" % (profile, CONFIG_FILE, login))
+                "%s. Fix the file (it is an INI file with one [profile] section per profile) or run the login "
+                "command again: %s" % (info.problem, login))
+        if not info.exists:
+            raise DatabricksModuleError("Profile '%s' is not in %s. Log in once with: %s" % (profile, config_file, login))
+        values = info.values or {}
         profile_secrets = [values[key] for key in ("token", "client_secret", "password") if values.get(key)]
         if not explicit_auth_type and values.get("token") and values.get("auth_type", AUTH_PAT) == AUTH_PAT:
             # A personal-access-token profile (as `databricks configure` writes it) has no CLI login to use.
             auth_type = AUTH_PAT
-        profile_host = values.get("host")
+        profile_host = info.host
         if profile_host:
             try:
-                profile_host = normalize_host(profile_host, "host of profile '%s'" % profile)
-            except DatabricksModuleError as exc:
+                profile_host = ws.normalize_host(profile_host)
+            except ws.ValidationError as exc:
                 if not host:
-                    raise DatabricksModuleError("%s. Fix it with: %s" % (exc, login))
+                    raise DatabricksModuleError("The host of profile '%s' in %s: %s Fix it with: %s"
+                                                % (profile, config_file, exc, login)) from None
                 profile_host = None
-        if host and profile_host and host.lower() != profile_host.lower():
+        if host and profile_host and not ws.same_host(host, profile_host):
             warn("host %s differs from the host of profile '%s' (%s); using %s" % (host, profile, profile_host, host))
         host = host or profile_host
         if not host:
             raise DatabricksModuleError(
-                "Profile '%s' in %s has no host. Log in again with: %s" % (profile, CONFIG_FILE, login))
+                "Profile '%s' in %s has no host. Log in again with: %s" % (profile, config_file, login))
         if auth_type == AUTH_PAT and not values.get("token"):
             raise DatabricksModuleError(
                 "auth_type pat with profile '%s' needs a token in that profile, but it has none; "
                 "use auth_type databricks-cli or pass host and token." % profile)
 
-    cli_path = find_databricks_cli(params.get("databricks_cli")) if auth_type == AUTH_DATABRICKS_CLI else None
+    cli_path = None
+    if auth_type == AUTH_DATABRICKS_CLI:
+        found = ws.find_cli(os.environ, params.get("databricks_cli"))
+        if found.path is None:
+            raise DatabricksModuleError("auth_type databricks-cli needs the Databricks CLI. %s" % found.problem)
+        cli_path = found.path
     ca_file = check_ca_file(params["ca_file"]) if params.get("ca_file") else None
     access = WorkspaceAccess(host, auth_type, profile=profile, token=token, cli_path=cli_path, ca_file=ca_file,
                              timeout=params.get("timeout") or 20, retry_timeout=params.get("retry_timeout") or 30)
+    access.config_file = config_file
     access.extra_secrets = profile_secrets
     return access
 
@@ -317,7 +233,7 @@ def isolated_environment(ca_file: t.Optional[str] = None) -> t.Iterator[None]:
     saved = dict(os.environ)
     try:
         for key in list(os.environ):
-            if key.startswith("DATABRICKS_") and key not in KEPT_DATABRICKS_VARIABLES:
+            if key.startswith("DATABRICKS_") and key not in ws.KEPT_DATABRICKS_VARIABLES:
                 del os.environ[key]
         if ca_file:
             os.environ["REQUESTS_CA_BUNDLE"] = ca_file
@@ -365,6 +281,7 @@ def build_workspace_client(access: WorkspaceAccess) -> "WorkspaceClient":
     )
     if access.profile:
         settings["profile"] = access.profile
+        settings["config_file"] = access.config_file
     if access.token:
         settings["token"] = access.token
     if access.cli_path:
@@ -376,12 +293,7 @@ def build_workspace_client(access: WorkspaceAccess) -> "WorkspaceClient":
 # ----------------------------------------------------------------------------- error messages
 def redact(text: str, secrets: t.Iterable[str] = ()) -> str:
     """``text`` without the given secret values or anything shaped like a token."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda match: (match.group(1) if match.groups() else "") + "********", text)
-    return text
+    return ws.mask_tokens(text, secrets)
 
 
 def _first_line(text: str) -> str:
@@ -427,7 +339,7 @@ _STATUS_OF_ERROR_CLASS = (("Unauthenticated", 401), ("PermissionDenied", 403), (
                           ("BadRequest", 400))
 
 
-def _http_status(exc: BaseException) -> t.Optional[int]:
+def http_status(exc: BaseException) -> t.Optional[int]:
     """The HTTP status an SDK error class stands for (subclasses included, e.g. ResourceDoesNotExist is 404)."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     for name, status in _STATUS_OF_ERROR_CLASS:
@@ -536,7 +448,7 @@ def _explain(exc: BaseException, access: WorkspaceAccess, action: str) -> t.Opti
 
     api_error = _find(chain, sdk_errors.DatabricksError) if HAS_DATABRICKS_SDK else None
     if api_error is not None:
-        status = _http_status(api_error)
+        status = http_status(api_error)
         detail = _server_message(api_error)
         kind = type(api_error).__name__
         if kind == "PrivateLinkValidationError":
@@ -596,7 +508,7 @@ def _explain(exc: BaseException, access: WorkspaceAccess, action: str) -> t.Opti
 
     text = " ".join(_without_sdk_debug(str(item)) for item in chain)
     if _contains(text, "has no ") and _contains(text, "profile configured"):
-        return ("Profile '%s' is not in %s. Log in once with: %s" % (access.profile, CONFIG_FILE,
+        return ("Profile '%s' is not in %s. Log in once with: %s" % (access.profile, access.config_file,
                                                                      access.login_command()))
     if access.auth_type == AUTH_DATABRICKS_CLI and _contains(text, "cannot configure default credentials"):
         # The SDK skips the CLI without a word when it answers "databricks OAuth is not configured for this
@@ -638,6 +550,8 @@ class DatabricksSdkModule:
         kwargs["required_by"] = required_by
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         self._access = None  # type: t.Optional[WorkspaceAccess]
+        # Raise WorkspaceError instead of failing the module, for modules that report problems as checks.
+        self.report_errors = False
         # The SDK logs warnings meant for developers (e.g. about CLI dev builds) to stderr otherwise.
         logging.getLogger("databricks.sdk").addHandler(logging.NullHandler())
 
@@ -684,6 +598,9 @@ class DatabricksSdkModule:
             try:
                 self._access = resolve_access(self.params, self.warn)
             except DatabricksModuleError as exc:
+                if self.report_errors:
+                    raise WorkspaceError(redact(str(exc), [self.params.get("token") or ""]),
+                                         self.params.get("host")) from None
                 self.fail_json(msg=str(exc))
         return self._access  # type: ignore[return-value]
 
@@ -704,4 +621,6 @@ class DatabricksSdkModule:
                 message = explain_error(exc, access, action)
                 if message is None:
                     raise
+                if self.report_errors:
+                    raise WorkspaceError(message, access.host) from None
                 self.fail_json(msg=message, host=access.host)

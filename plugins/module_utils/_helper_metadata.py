@@ -8,7 +8,7 @@ The token helper (module token_helper) writes one comment line near its top:
 
     # fmapi-coding-agents-helper: {"version": 1, "profile": "...", "host": "...", ...}
 
-so that a later run (module claude_settings_info) can tell what an earlier install configured
+so that a later run (module claude_code_info) can tell what an earlier install configured
 without executing anything. The JSON is a single line with sorted keys.
 """
 

@@ -194,6 +194,10 @@ class IniDocument:
                 names.append(self.lines[index].name)
         return names
 
+    def values(self, section: str) -> t.Dict[str, str]:
+        """The section's keys and values as the CLI reads them (the last of equal keys wins), in file order."""
+        return dict((key, t.cast(str, self.get(section, key))) for key in self.keys(section))
+
     def sensitive_values(self) -> t.List[str]:
         """Every credential value in the file, to keep out of any output."""
         values = []

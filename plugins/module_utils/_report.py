@@ -90,6 +90,31 @@ def render_table(title: str, columns: t.List[str], rows: t.List[t.Dict[str, t.An
     return lines
 
 
+def checks_to_sections(checks: t.List[t.Dict[str, t.Any]], categories: t.Sequence[str] = (),
+                       empty: t.Optional[t.Dict[str, str]] = None) -> t.List[t.Dict[str, t.Any]]:
+    """Sections of a dashboard from checks (``category``, ``status``, ``label``, ``value``, ``fix``).
+
+    Sections come in ``categories`` order, then any other category in the order first met. A category
+    of ``categories`` without checks is shown only when ``empty`` has a line for it.
+    """
+    order = list(categories)
+    for item in checks:
+        category = str(item.get("category") or "")
+        if category not in order:
+            order.append(category)
+    sections = []
+    for category in order:
+        rows = [{"status": item.get("status"), "label": item.get("label"), "value": item.get("value"),
+                 "hint": item.get("fix") or item.get("hint")}
+                for item in checks if str(item.get("category") or "") == category]
+        if rows or (empty or {}).get(category):
+            section = {"title": category, "rows": rows}
+            if not rows:
+                section["empty"] = (empty or {})[category]
+            sections.append(section)
+    return sections
+
+
 def count_statuses(sections: t.List[t.Dict[str, t.Any]]) -> t.Dict[str, int]:
     """How many rows have each status (upper case)."""
     counts: t.Dict[str, int] = {}

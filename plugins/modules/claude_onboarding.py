@@ -49,39 +49,57 @@ path:
   sample: /home/dev/.claude.json
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._claude_settings import (
+    CLAUDE_STATE_FILE,
+    ONBOARDING_FLAG,
     SettingsError,
-    decode_for_display,
     parse_settings,
     render_settings,
 )
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import atomic_write, mode_of, read_bytes
 
-FLAG = "hasCompletedOnboarding"
-
 
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type="path", default="~/.claude.json")),
+    module = AnsibleModule(argument_spec=dict(path=dict(type="path", default=CLAUDE_STATE_FILE)),
                            supports_check_mode=True)
     path = module.params["path"]
-    raw = read_bytes(path)
+    try:
+        raw = read_bytes(path)
+    except OSError as exc:
+        module.fail_json(msg="Cannot read %s: %s. Claude Code keeps its own state there; make it readable and "
+                             "writable by you (chmod u+rw %s) and run again, or skip this step with "
+                             "claude_code_skip_onboarding=false. Nothing was changed."
+                             % (path, to_native(exc.strerror or exc), path), path=path)
     try:
         parsed = parse_settings(raw, path)
     except SettingsError as exc:
         module.fail_json(msg="%s. Claude Code keeps its own state in this file, so it is left as it is: "
                              "fix or move it, then run again." % exc.message, path=path)
-    if parsed.data.get(FLAG) is True:
+    had_flag = ONBOARDING_FLAG in parsed.data
+    before = parsed.data.get(ONBOARDING_FLAG)
+    if before is True:
         module.exit_json(changed=False, path=path)
-    parsed.data[FLAG] = True
+    parsed.data[ONBOARDING_FLAG] = True
     new_raw = render_settings(parsed.data, parsed.indent, parsed.bom)
     result = dict(changed=True, path=path)
     if module._diff:
-        result["diff"] = dict(before_header=path, after_header=path,
-                              before=decode_for_display(raw), after=decode_for_display(new_raw))
+        # Only the flag: the rest of the file is Claude Code's own state (projects, history, account).
+        result["diff"] = dict(
+            before_header="%s (only %s; the rest of the file stays as it is)" % (path, ONBOARDING_FLAG),
+            after_header=path,
+            before="" if raw is None else json.dumps({ONBOARDING_FLAG: before} if had_flag else {}) + "\n",
+            after=json.dumps({ONBOARDING_FLAG: True}) + "\n")
     if not module.check_mode:
-        atomic_write(module, path, new_raw, mode_of(path) or 0o600)
+        try:
+            atomic_write(module, path, new_raw, mode_of(path) or 0o600)
+        except OSError as exc:
+            module.fail_json(msg="Cannot write %s: %s. Nothing was changed; make it writable by you (chmod u+rw %s) "
+                                 "and run again." % (path, to_native(exc.strerror or exc), path), path=path)
     module.exit_json(**result)
 
 

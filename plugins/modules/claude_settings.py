@@ -43,6 +43,10 @@ description:
     with mode V(0600). A V(WebSearch) entry the file already had is never recorded there, so it is never
     removed. The sidecar also records whether C(permissions) and C(permissions.deny) were created for this
     entry; only those are dropped again when removing the entry leaves them empty.
+  - With O(plugin), the same write also declares a local Claude Code plugin marketplace folder and enables its
+    plugin (C(extraKnownMarketplaces.<marketplace>) and C(enabledPlugins.<plugin>@<marketplace>)), or removes both
+    (and every other plugin of that marketplace) with O(state=absent). So the settings file is read once and
+    written at most once per run. The plugin's files are M(fmapi.coding_agents.claude_plugin)'s.
 options:
   path:
     description:
@@ -60,20 +64,36 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  fmapi_keys:
+    description:
+      - Whether this run manages the FMAPI keys. V(false) leaves them as they are and only handles O(plugin) (the
+        plugin is declared in the user settings, also when the FMAPI keys go to a project's settings file).
+    type: bool
+    default: true
+  plugin:
+    description:
+      - A plugin to declare (O(state=present)) or to remove (O(state=absent)) in the same write.
+    type: dict
+    suboptions:
+      source:
+        description: The marketplace folder (holding C(.claude-plugin/marketplace.json)); required with O(state=present).
+        type: path
+      marketplace:
+        description: The marketplace's name, as its manifest gives it.
+        type: str
+        required: true
+      plugin:
+        description: The plugin's name in that marketplace.
+        type: str
+        required: true
   host:
     description:
       - The Databricks workspace URL, for example V(https://my-workspace.cloud.databricks.com).
-      - Must start with V(https://); trailing slashes are removed. A query, a fragment, credentials or an API
-        path such as V(/serving-endpoints/anthropic) are rejected with an error that says what to give instead.
-      - Required when O(state=present).
+      - Must start with V(https://). A URL copied from the browser (a path, a query such as V(?o=...), a fragment)
+        or an API base URL such as V(.../serving-endpoints/anthropic) is reduced to the workspace URL; credentials
+        and characters no URL holds are rejected with an error that says what to give instead.
+      - Required when O(state=present) and O(fmapi_keys=true).
     type: str
-  allow_loopback_http:
-    description:
-      - Accept a plain V(http://) O(host) when its address is a loopback IP address (V(127.0.0.0/8) or V(::1)).
-      - Meant only for tests against a local workspace stand-in. Host names such as V(localhost) are not
-        accepted, matching the Databricks CLI.
-    type: bool
-    default: false
   gateway:
     description:
       - Which Anthropic-compatible API of the workspace Claude Code talks to.
@@ -150,7 +170,7 @@ notes:
   - Credential-looking values of other C(env) keys (and the legacy C(ANTHROPIC_AUTH_TOKEN)) are masked in the
     diff and in messages.
 seealso:
-  - module: fmapi.coding_agents.claude_settings_info
+  - module: fmapi.coding_agents.claude_code_info
   - name: Claude Code settings
     description: The settings files, their precedence and keys.
     link: https://docs.anthropic.com/en/docs/claude-code/settings
@@ -238,6 +258,11 @@ repaired:
   type: list
   elements: str
   sample: [file]
+plugin_id:
+  description: The plugin declared or removed (O(plugin)), as C(<plugin>@<marketplace>), or V(null).
+  returned: always
+  type: str
+  sample: fmapi-coding-agents@fmapi-coding-agents
 file_deleted:
   description: Whether the settings file was deleted because nothing but V({}) was left in it.
   returned: always
@@ -275,7 +300,9 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_plugin as cp
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
     atomic_write,
     ensure_directory,
@@ -480,7 +507,7 @@ class ClaudeSettings:
     def desired_values(self) -> t.Tuple[str, t.Dict[str, str]]:
         """The validated apiKeyHelper command and env values; SettingsError says what to fix."""
         params = self.params
-        inlined_tokens = cs.token_shaped_values(params["api_key_helper"] or "")
+        inlined_tokens = ws.token_shaped_values(params["api_key_helper"] or "")
         if inlined_tokens:
             self.module.no_log_values.update(inlined_tokens)
             raise cs.SettingsError(
@@ -490,9 +517,8 @@ class ClaudeSettings:
                 % self.path)
         try:
             api_key_helper = cs.validate_single_line("api_key_helper", params["api_key_helper"])
-            host = cs.normalize_host(params["host"], params["allow_loopback_http"])
-            models = dict((name, cs.validate_single_line(name, params[name]))
-                          for name in ("model", "opus", "sonnet", "haiku"))
+            host = ws.normalize_host(params["host"])
+            models = dict((name, ws.validate_model(name, params[name])) for name in ("model", "opus", "sonnet", "haiku"))
             env_values = cs.desired_env(host, params["gateway"], ttl_minutes=params["ttl_minutes"], **models)
         except ValueError as exc:
             raise cs.SettingsError("invalid_value", to_native(exc)) from exc
@@ -514,8 +540,18 @@ class ClaudeSettings:
                                    "%s/settings.json" % (self.path, self.path))
         api_key_helper = ""
         env_values: t.Dict[str, str] = {}
-        if present:
+        manage = params["fmapi_keys"]
+        plugin = params["plugin"]
+        if present and manage:
             api_key_helper, env_values = self.desired_values()
+        if plugin:
+            try:
+                cp.validate_name("The marketplace", plugin["marketplace"])
+                cp.validate_name("The plugin", plugin["plugin"])
+            except cp.PluginError as exc:
+                raise cs.SettingsError("invalid_value", to_native(exc)) from exc
+            if present and not plugin.get("source"):
+                raise cs.SettingsError("invalid_value", "plugin.source is required with state=present")
 
         raw = self.read(self.path)
         self.module.no_log_values.update(cs.secret_values_in_text(cs.decode_for_display(raw)))
@@ -533,11 +569,22 @@ class ClaudeSettings:
             parsed = cs.ParsedSettings({}, text, cs.detect_indent(text), bool(raw and raw.startswith(cs.UTF8_BOM)))
         self.module.no_log_values.update(cs.secret_values(parsed.data))
 
-        if present:
+        if not manage:
+            merged = MergeResult(copy.deepcopy(parsed.data), record)
+        elif present:
             merged = merge_present(parsed.data, env_values, api_key_helper, params["deny_web_search"], record,
                                    repair, self.path)
         else:
             merged = merge_absent(parsed.data, record, self.path)
+        if plugin:
+            if present:
+                change = cp.declare_plugin(merged.data, plugin["marketplace"], plugin["plugin"],
+                                           expand(plugin["source"]), self.path)
+            else:
+                change = cp.forget_marketplace(merged.data, plugin["marketplace"])
+            merged.data = change.data
+            merged.set_keys.extend(change.set_keys)
+            merged.removed_keys.extend(change.removed_keys)
         for note in merged.notes:
             self.module.warn(note)
         if unreadable is not None:
@@ -557,8 +604,10 @@ class ClaudeSettings:
             new_raw = cs.render_settings(merged.data, parsed.indent, parsed.bom)
         file_changed = new_raw is not None
 
-        if merged.record:
-            new_state_raw: t.Optional[bytes] = cs.render_state(merged.record)
+        if not manage:
+            new_state_raw, state_changed = None, False
+        elif merged.record:
+            new_state_raw = cs.render_state(merged.record)
             state_changed = cs.parse_state(new_state_raw) != record
         else:
             new_state_raw = None
@@ -572,8 +621,9 @@ class ClaudeSettings:
             "removed_keys": merged.removed_keys,
             "repaired": merged.repaired,
             "file_deleted": file_deleted,
-            "state_file": self.state_path if merged.record else None,
-            "settings": fmapi_part(merged.data, params["deny_web_search"]) if present else {},
+            "state_file": self.state_path if merged.record and manage else None,
+            "settings": fmapi_part(merged.data, params["deny_web_search"]) if present and manage else {},
+            "plugin_id": cp.plugin_id(plugin["plugin"], plugin["marketplace"]) if plugin else None,
         }
         if self.module._diff and file_changed:  # pylint: disable=protected-access
             result["diff"] = {
@@ -623,22 +673,30 @@ def main() -> None:
         argument_spec=dict(
             path=dict(type="path", default=cs.DEFAULT_SETTINGS_PATH),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            fmapi_keys=dict(type="bool", default=True),
+            plugin=dict(type="dict", options=dict(
+                source=dict(type="path"),
+                marketplace=dict(type="str", required=True),
+                plugin=dict(type="str", required=True),
+            )),
             host=dict(type="str"),
-            allow_loopback_http=dict(type="bool", default=False),
             gateway=dict(type="str", choices=list(cs.GATEWAYS), default=cs.GATEWAY_SERVING_ENDPOINTS),
             api_key_helper=dict(type="str", no_log=False),
-            model=dict(type="str", default=cs.DEFAULT_MODEL),
-            opus=dict(type="str", default=cs.DEFAULT_OPUS_MODEL),
-            sonnet=dict(type="str", default=cs.DEFAULT_SONNET_MODEL),
-            haiku=dict(type="str", default=cs.DEFAULT_HAIKU_MODEL),
-            ttl_minutes=dict(type="int", default=cs.DEFAULT_TTL_MINUTES),
+            model=dict(type="str", default=ws.DEFAULT_MODEL),
+            opus=dict(type="str", default=ws.DEFAULT_OPUS_MODEL),
+            sonnet=dict(type="str", default=ws.DEFAULT_SONNET_MODEL),
+            haiku=dict(type="str", default=ws.DEFAULT_HAIKU_MODEL),
+            ttl_minutes=dict(type="int", default=ws.DEFAULT_TTL_MINUTES),
             deny_web_search=dict(type="bool", default=True),
             repair=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
         ),
-        required_if=[("state", "present", ("host", "api_key_helper"))],
         supports_check_mode=True,
     )
+    if module.params["state"] == "present" and module.params["fmapi_keys"]:
+        missing = [name for name in ("host", "api_key_helper") if not module.params[name]]
+        if missing:
+            module.fail_json(msg="state is present but all of the following are missing: %s" % ", ".join(missing))
     settings = ClaudeSettings(module)
     try:
         module.exit_json(**settings.run())

@@ -184,10 +184,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
-from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import expand
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 
-INSTALL_HINT = ("Install the Databricks CLI (https://docs.databricks.com/dev-tools/cli/install.html, for example "
-                "`brew install databricks/tap/databricks`) or set databricks_cli to its path.")
 MIN_LOGIN_TIMEOUT = 10
 MAX_LOGIN_TIMEOUT = 3600
 
@@ -198,7 +196,7 @@ class OAuthSession:
     def __init__(self, module: AnsibleModule):
         self.module = module
         self.params = module.params
-        self.env = dbcli.clean_environment(os.environ)
+        self.env = ws.clean_environment(os.environ)
         self.missing_cli = ""
         self.result: t.Dict[str, t.Any] = dict(
             changed=False, session=None, expires_at=None, cli_version=None, databricks_cli=None,
@@ -218,9 +216,9 @@ class OAuthSession:
 
     def validated(self) -> t.Tuple[str, t.Optional[str]]:
         try:
-            profile = dbcli.validate_profile(self.params["profile"])
-            host = dbcli.normalize_host(self.params["host"]) if self.params["host"] is not None else None
-        except dbcli.ValidationError as exc:
+            profile = ws.validate_profile(self.params["profile"])
+            host = ws.normalize_host(self.params["host"]) if self.params["host"] is not None else None
+        except ws.ValidationError as exc:
             self.fail(str(exc))
             raise  # unreachable: fail_json exits
         timeout = self.params["login_timeout"]
@@ -231,58 +229,26 @@ class OAuthSession:
 
     def locate_cli(self) -> t.Optional[str]:
         """The CLI's path (and version in the result), or None with the reason in ``self.missing_cli``."""
-        given = self.params["databricks_cli"]
-        if not given:
-            found = dbcli.find_cli(os.environ)
-            if found.path is None:
-                skipped = (" Skipped, as they are not the Databricks CLI: %s." % ", ".join(found.skipped)
-                           if found.skipped else "")
-                self.missing_cli = "The Databricks CLI was not found on PATH or in %s.%s %s" % (
-                    ", ".join(dbcli.CLI_SEARCH_DIRS), skipped, INSTALL_HINT)
-                return None
-            self.result.update(databricks_cli=found.path, cli_version=found.version)
-            return found.path
-        path = expand(given)
-        if not dbcli.is_executable_file(path):
-            self.missing_cli = "databricks_cli %s does not exist or is not executable. %s" % (path, INSTALL_HINT)
+        found = ws.find_cli(os.environ, self.params["databricks_cli"])
+        if found.path is None:
+            self.missing_cli = t.cast(str, found.problem)
             return None
-        version = dbcli.cli_version(path, self.env)
-        if version is None:
-            self.missing_cli = ("%s is not the Databricks CLI (`--version` does not print 'Databricks CLI vX.Y.Z'); "
-                                "the legacy Python databricks-cli cannot log in with OAuth. %s" % (path, INSTALL_HINT))
-            return None
-        self.result.update(databricks_cli=path, cli_version=version)
-        return path
+        self.result.update(databricks_cli=found.path, cli_version=found.version)
+        return found.path
 
     # ------------------------------------------------------------------------------- session
 
     def query(self, cli: str, profile: str, host: t.Optional[str]) -> t.Tuple[str, str]:
         """Ask for the session; fills session, expires_at and host; returns (session, message)."""
-        config_path = dbcli.config_file_path(self.env)
-        info = dbcli.read_profile(config_path, profile)
-        if info.problem:
-            self.module.warn(info.problem)
-        self.result["host"] = info.host
-        self.result["expires_at"] = None
-        if info.exists is False:
-            self.result["session"] = dbcli.SESSION_NO_PROFILE
-            return dbcli.SESSION_NO_PROFILE, "Profile %s is not in %s." % (profile, config_path)
-        token = dbcli.fetch_token(cli, profile, self.env, host=info.host or host)
-        if token.token:
-            self.module.no_log_values.add(token.token)
-        session = token.kind if token.kind != dbcli.UNSUPPORTED else dbcli.SESSION_ERROR
-        self.result["session"] = session
-        if token.ok:
-            self.result["expires_at"] = dbcli.iso_utc(token.expiry)
-            until = ("; its access token expires at %s" % self.result["expires_at"]
-                     if self.result["expires_at"] else "")
-            return session, "Profile %s has an active session%s." % (profile, until)
-        message = token.message[:1].upper() + token.message[1:]
-        return session, "Profile %s: %s." % (profile, message.rstrip("."))
+        status = dbcli.session_status(cli, profile, self.env, host)
+        if status.problem:
+            self.module.warn(status.problem)
+        self.result.update(session=status.session, host=status.profile_host, expires_at=status.expires_at)
+        return status.session, status.message
 
     def login_needed(self, profile: str, login_host: t.Optional[str], why: str) -> t.Dict[str, t.Any]:
         self.result["login_required"] = True
-        self.result["login_command"] = dbcli.login_command(profile, login_host)
+        self.result["login_command"] = ws.login_command(profile, login_host)
         message = "%s Log in with: %s" % (why, self.result["login_command"])
         if self.params["fail_on_login_required"]:
             self.fail(message)
@@ -292,9 +258,9 @@ class OAuthSession:
     def ensure(self, cli: str, profile: str, host: t.Optional[str], session: str,
                message: str) -> t.Dict[str, t.Any]:
         profile_host = self.result["host"]
-        if host and profile_host and not dbcli.same_host(host, profile_host):
+        if host and profile_host and not ws.same_host(host, profile_host):
             self.fail("Profile %s in %s is for %s, not %s. Use another profile name, or remove [%s] from that file "
-                      "and run again." % (profile, dbcli.config_file_path(self.env), profile_host, host, profile))
+                      "and run again." % (profile, ws.config_file_path(self.env), profile_host, host, profile))
         if session == dbcli.SESSION_ACTIVE and self.params["state"] != "fresh":
             return self.finish(message)
         if session == dbcli.SESSION_ERROR:
@@ -306,11 +272,11 @@ class OAuthSession:
         if not can_open:
             if session == dbcli.SESSION_ACTIVE:
                 # A re-authentication asked for where no browser opens: the session still works.
-                self.result["login_command"] = dbcli.login_command(profile, login_host)
+                self.result["login_command"] = ws.login_command(profile, login_host)
                 return self.finish("%s No browser can open here (%s) to log in again; to do it yourself: %s"
                                    % (message, reason, self.result["login_command"]))
             return self.login_needed(profile, login_host, "%s No browser can open here: %s." % (message, reason))
-        self.result["login_command"] = dbcli.login_command(profile, login_host)
+        self.result["login_command"] = ws.login_command(profile, login_host)
         if self.module.check_mode:
             self.result["changed"] = True
             return self.finish("%s A browser login to %s would run." % (message, login_host))
@@ -343,7 +309,7 @@ class OAuthSession:
             return self.ensure(cli, profile, host, session, message)
         if session in (dbcli.SESSION_EXPIRED, dbcli.SESSION_NO_PROFILE):
             self.result["login_required"] = True
-            self.result["login_command"] = dbcli.login_command(profile, host or self.result["host"])
+            self.result["login_command"] = ws.login_command(profile, host or self.result["host"])
             message = "%s Log in with: %s" % (message, self.result["login_command"])
         return self.finish(message)
 
@@ -351,7 +317,7 @@ class OAuthSession:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            profile=dict(type="str", default=dbcli.DEFAULT_PROFILE),
+            profile=dict(type="str", default=ws.DEFAULT_PROFILE),
             host=dict(type="str"),
             databricks_cli=dict(type="path"),
             state=dict(type="str", choices=["present", "fresh", "status"], default="present"),

@@ -44,23 +44,18 @@ options:
   host:
     description:
       - The Databricks workspace URL, for example V(https://my-workspace.cloud.databricks.com).
-      - Must start with V(https://); trailing slashes are removed. A query, a fragment, credentials or an API
-        path such as V(/serving-endpoints/anthropic) are rejected with an error that says what to give instead.
+      - Must start with V(https://). A URL copied from the browser (with a path, a query such as V(?o=...) or a
+        fragment) is reduced to the workspace URL; credentials and characters no URL holds are rejected with an error
+        that says what to give instead.
       - Required when O(state=present). When the profile exists with another host, the host is replaced and the
         old one returned in RV(previous_host).
     type: str
-  allow_loopback_http:
-    description:
-      - Accept a plain V(http://) O(host) when its address is a loopback IP address (V(127.0.0.0/8) or V(::1)).
-      - Meant only for tests against a local workspace stand-in; the Databricks CLI accepts such hosts too.
-    type: bool
-    default: false
   path:
     description:
-      - The Databricks CLI configuration file. The CLI reads another file only when E(DATABRICKS_CONFIG_FILE)
-        says so; give that path here then.
+      - The Databricks CLI configuration file.
+      - By default the file the Databricks CLI reads, E(DATABRICKS_CONFIG_FILE) when it is set, else
+        V(~/.databrickscfg).
     type: path
-    default: ~/.databrickscfg
   state:
     description:
       - V(present) creates or updates the profile (and the file when missing).
@@ -170,15 +165,13 @@ backup_file:
 """
 
 import os
-import re
 import typing as t
-from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _ini as ini
-from ansible_collections.fmapi.coding_agents.plugins.module_utils._claude_settings import normalize_host
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
     atomic_write,
     ensure_directory,
@@ -190,7 +183,6 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
 AUTH_TYPE = "databricks-cli"
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
-_PROFILE_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 _RESERVED_SECTIONS = (ini.DEFAULT_SECTION, ini.SETTINGS_SECTION)
 
 # The keys `databricks auth login` clears when it saves an OAuth profile (the SDK's credential
@@ -216,27 +208,9 @@ CONFLICTING_KEYS = (
 )
 
 
-def same_host(current: t.Optional[str], wanted: str) -> bool:
-    """Whether a host in the file names the same workspace URL as ``wanted`` (normalized)."""
-    if current is None:
-        return False
-    value = current.strip().rstrip("/")
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    if not parts.scheme or not parts.netloc:
-        return False
-    normalized = "%s://%s%s" % (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"))
-    wanted_parts = urlsplit(wanted)
-    return normalized == "%s://%s%s" % (wanted_parts.scheme.lower(), wanted_parts.netloc.lower(), wanted_parts.path)
-
-
 def validate_profile(profile: t.Any) -> str:
     """The profile name, or ValueError saying what to fix."""
-    if not isinstance(profile, str) or not _PROFILE_PATTERN.match(profile):
-        raise ValueError("profile %r must consist of letters, digits, '_' and '-' only (e.g. fmapi-claudecode-profile)"
-                         % (profile,))
+    profile = ws.validate_profile(profile)
     if profile in _RESERVED_SECTIONS:
         raise ValueError("profile %r is reserved by the Databricks CLI and is not a profile; choose another name"
                          % profile)
@@ -261,7 +235,7 @@ def ensure_profile(document: ini.IniDocument, profile: str, host: str) -> Profil
         change.created = True
         return change
     current = document.get(profile, "host")
-    if not same_host(current, host):
+    if not ws.same_host(current, host):
         if current is not None:
             change.previous_host = current
         document.set(profile, "host", host)
@@ -280,18 +254,13 @@ def remove_profile(document: ini.IniDocument, profile: str) -> ProfileChange:
     return change
 
 
-def profile_values(document: ini.IniDocument, profile: str) -> t.Dict[str, t.Optional[str]]:
-    """The profile's keys and values as the CLI reads them: the data ``changed`` is decided on."""
-    return dict((key, document.get(profile, key)) for key in document.keys(profile))
-
-
 class DatabricksProfile:
     """One run of the module."""
 
     def __init__(self, module: AnsibleModule):
         self.module = module
         self.params = module.params
-        self.path = expand(self.params["path"])
+        self.path = expand(self.params["path"]) if self.params["path"] else ws.config_file_path(os.environ)
 
     def fail(self, msg: str, **kwargs: t.Any) -> None:
         self.module.fail_json(msg=msg, path=self.path, **kwargs)
@@ -301,7 +270,7 @@ class DatabricksProfile:
         present = params["state"] == "present"
         try:
             profile = validate_profile(params["profile"])
-            host = normalize_host(params["host"], params["allow_loopback_http"]) if present else None
+            host = ws.normalize_host(params["host"]) if present else None
         except ValueError as exc:
             self.fail(to_native(exc))
         if os.path.isdir(self.path):
@@ -324,13 +293,13 @@ class DatabricksProfile:
         self.module.no_log_values.update(value for value in document.sensitive_values() if len(value) >= 4)
 
         sections_before = document.section_names()
-        values_before = profile_values(document, profile)
+        values_before = document.values(profile)
         if present:
             change = ensure_profile(document, profile, host)
         else:
             change = remove_profile(document, profile)
         changed = (raw is None and present) or document.section_names() != sections_before \
-            or profile_values(document, profile) != values_before
+            or document.values(profile) != values_before
         new_text = document.render()
 
         if not present:
@@ -378,10 +347,9 @@ class DatabricksProfile:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            profile=dict(type="str", default="fmapi-claudecode-profile"),
+            profile=dict(type="str", default=ws.DEFAULT_PROFILE),
             host=dict(type="str"),
-            allow_loopback_http=dict(type="bool", default=False),
-            path=dict(type="path", default="~/.databrickscfg"),
+            path=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             backup=dict(type="bool", default=False),
         ),

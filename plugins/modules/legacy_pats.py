@@ -46,7 +46,7 @@ EXAMPLES = r"""
   fmapi.coding_agents.legacy_pats:
     profile: fmapi-claudecode-profile
   vars:
-    ansible_python_interpreter: "{{ dependencies_python }}"
+    ansible_python_interpreter: "{{ databricks_cli_python }}"
 """
 
 RETURN = r"""
@@ -74,9 +74,21 @@ host:
   description: The workspace.
   returned: success
   type: str
+token_api:
+  description:
+    - V(ok), or V(refused) when the workspace answered the token listing with HTTP 403 (personal access tokens
+      disabled). A refusal is not a failure - there is nothing this module can revoke there - and a warning says so.
+  returned: success
+  type: str
+  sample: ok
 """
 
-from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import DatabricksSdkModule
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import DatabricksSdkModule, http_status
+
+TOKEN_API_REFUSED = (
+    "%s refuses the token API (HTTP 403), as workspaces that disable personal access tokens do, so no token was "
+    "listed or revoked. Older setups could not have created tokens there either; if you see tokens named '%s...' "
+    "under Settings > Developer > Access tokens in the workspace, revoke them there.")
 
 
 def matching_tokens(token_infos: list, prefix: str) -> list:
@@ -102,12 +114,18 @@ def main() -> None:
     access = sdk_module.access
     revoked = []
     with sdk_module.workspace_client("revoke legacy personal access tokens") as client:
-        listing = client.api_client.do("GET", "/api/2.0/token/list") or {}
+        try:
+            listing = client.api_client.do("GET", "/api/2.0/token/list") or {}
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if http_status(exc) != 403:
+                raise
+            sdk_module.warn(TOKEN_API_REFUSED % (access.host, prefix))
+            sdk_module.exit_json(changed=False, revoked=[], host=access.host, token_api="refused")
         revoked = matching_tokens(listing.get("token_infos"), prefix)
         if not sdk_module.check_mode:
             for entry in revoked:
                 client.api_client.do("POST", "/api/2.0/token/delete", body={"token_id": entry["token_id"]})
-    sdk_module.exit_json(changed=bool(revoked), revoked=revoked, host=access.host)
+    sdk_module.exit_json(changed=bool(revoked), revoked=revoked, host=access.host, token_api="ok")
 
 
 if __name__ == "__main__":

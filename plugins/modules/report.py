@@ -45,6 +45,23 @@ options:
       - Mutually exclusive with O(rows).
     type: list
     elements: dict
+  checks:
+    description:
+      - Checks as the C(_info) modules return them, each a dict with C(category), C(status), C(label), C(value)
+        and C(fix). They are printed as a dashboard, one section per category, in O(categories) order.
+      - Mutually exclusive with O(sections) and O(rows).
+    type: list
+    elements: dict
+  categories:
+    description:
+      - The order of the sections made from O(checks); categories not listed follow in the order first met.
+      - By default V(Dependencies), V(Configuration), V(Profile), V(Auth), V(Connectivity), V(Models).
+    type: list
+    elements: str
+  empty:
+    description: For a category of O(categories) without checks, the line to print under its title.
+    type: dict
+    default: {}
   columns:
     description: Table headers. Required with O(rows).
     type: list

@@ -75,6 +75,13 @@ options:
       - Results are in RV(validation), in the order given. Checks are made against the whole workspace, not the
         filtered RV(endpoints).
     type: dict
+  report_errors:
+    description:
+      - When the workspace cannot be reached, refuses the login, or the login is missing, do not fail; return the
+        problem in RV(error) and as a failed C(Connectivity) check in RV(checks), with the configured models as
+        V(SKIP). For doctors and setups that report every finding and go on.
+    type: bool
+    default: false
   fail_on_invalid:
     description:
       - Fail the module when a check of O(validate) has status V(FAIL) (the endpoint does not exist).
@@ -146,6 +153,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+checks:
+  description:
+    - The connectivity check and one check per O(validate) entry, as the C(doctor) playbook prints them with
+      M(fmapi.coding_agents.report), each with C(category) (V(Connectivity) or V(Models)), C(status), C(label),
+      C(value) and C(fix).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {category: Connectivity, status: PASS, label: Workspace,
+       value: https://my-workspace.cloud.databricks.com answered (42 serving endpoints), fix: ""}
+    - {category: Models, status: FAIL, label: sonnet, value: "Endpoint 'databricks-claude-sonnet-9' does not exist.",
+       fix: "Pick one of: databricks-claude-sonnet-4-6."}
+error:
+  description: With O(report_errors=true), why the workspace could not be asked; V(null) when it answered.
+  returned: always
+  type: str
 endpoints:
   description:
     - The serving endpoints, after O(name), O(name_pattern) and O(query), sorted by name.
@@ -259,7 +283,8 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import DatabricksSdkModule
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import DatabricksSdkModule, WorkspaceError
 
 JMESPATH_IMPORT_ERROR = None  # type: t.Optional[str]
 try:
@@ -529,6 +554,42 @@ def validate_models(wanted: t.Mapping[str, t.Any], endpoints: t.Sequence[t.Dict[
     return [check_model(str(role), name, by_name, endpoints, host) for role, name in (wanted or {}).items()]
 
 
+def model_checks(validation: t.Sequence[t.Dict[str, t.Any]]) -> t.List[t.Dict[str, str]]:
+    """One check of category Models per entry of ``validation``."""
+    checks = []
+    for entry in validation:
+        fix = entry["hint"]
+        if entry["status"] in (FAIL, WARN):
+            switch = "To switch: %s -e %s=<endpoint>" % (ck.SETUP_COMMAND, entry["role"])
+            fix = "%s\n%s" % (fix, switch) if fix else switch
+        checks.append(ck.check(ck.MODELS, entry["status"], entry["role"], entry["message"], fix))
+    return checks
+
+
+def unreachable_checks(message: str, wanted: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, str]]:
+    """The checks when the workspace could not be asked: Connectivity FAIL with its fix, every model SKIP."""
+    lowered = message.lower()
+    if "auth login" in lowered:
+        fix = "Log in again: %s" % ck.REAUTH_COMMAND
+    elif "http 403" in lowered:
+        fix = ("The login works but lacks a permission: ask a workspace admin for access to Model Serving (CAN QUERY "
+               "on the serving endpoints)")
+    elif "internal problem" in lowered or "http 5" in lowered or "rate-limiting" in lowered:
+        fix = "The workspace's side: try again later, and tell the workspace admins if it persists"
+    elif "certificate" in lowered or "tls" in lowered:
+        fix = "Trust your organisation's CA: point SSL_CERT_FILE and REQUESTS_CA_BUNDLE at a PEM bundle with it"
+    elif "not in" in lowered and "profile" in lowered:
+        fix = ck.SETUP_COMMAND
+    else:
+        fix = ("Check that the workspace URL is right and that this machine reaches it: connect to the VPN or "
+               "network the workspace is on, and check proxy settings (HTTPS_PROXY, NO_PROXY)")
+    checks = [ck.check(ck.CONNECTIVITY, ck.FAIL, "Workspace", message, fix)]
+    for role, name in (wanted or {}).items():
+        checks.append(ck.check(ck.MODELS, ck.SKIP, str(role), "%s: needs a working connection (see Connectivity)" % name
+                               if name else "not configured"))
+    return checks
+
+
 def bad_validate_entries(wanted: t.Mapping[str, t.Any]) -> t.List[str]:
     """Roles of ``validate`` whose value is not a name."""
     return [str(role) for role, name in (wanted or {}).items() if name is not None and not isinstance(name, str)]
@@ -544,6 +605,7 @@ def run_module() -> None:
             query=dict(type="str"),
             include_raw=dict(type="bool", default=False),
             validate=dict(type="dict"),
+            report_errors=dict(type="bool", default=False),
             fail_on_invalid=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -566,17 +628,24 @@ def run_module() -> None:
     names = [name for name in (params["name"] or []) if name]
     wants_listing = not names or any(isinstance(name, str) and name.strip() for name in wanted.values())
 
-    access = sdk_module.access
-    with sdk_module.workspace_client("list serving endpoints") as client:
-        try:
-            if wants_listing:
-                raw_endpoints = list_all_endpoints(client.api_client)
-                missing = []  # type: t.List[str]
-            else:
-                raw_endpoints, missing = get_endpoints_by_name(client.api_client, names)
-        except EndpointListingError as exc:
-            sdk_module.fail_json(msg="%s did not answer like a Databricks workspace: %s. Check host."
-                                     % (access.host, exc), host=access.host)
+    sdk_module.report_errors = params["report_errors"]
+    try:
+        access = sdk_module.access
+        with sdk_module.workspace_client("list serving endpoints") as client:
+            try:
+                if wants_listing:
+                    raw_endpoints = list_all_endpoints(client.api_client)
+                    missing = []  # type: t.List[str]
+                else:
+                    raw_endpoints, missing = get_endpoints_by_name(client.api_client, names)
+            except EndpointListingError as exc:
+                raise WorkspaceError("%s did not answer like a Databricks workspace: %s. Check host."
+                                     % (access.host, exc), access.host) from None
+    except WorkspaceError as exc:
+        if not params["report_errors"]:
+            sdk_module.fail_json(msg=exc.message, host=exc.host)
+        sdk_module.exit_json(changed=False, endpoints=[], count=0, missing=[], validation=[], validation_failed=False,
+                             host=exc.host, error=exc.message, checks=unreachable_checks(exc.message, wanted))
 
     every_endpoint = [compact_endpoint(raw, params["include_raw"]) for raw in raw_endpoints]
     selected = every_endpoint
@@ -602,6 +671,9 @@ def run_module() -> None:
         validation=validation,
         validation_failed=validation_failed,
         host=access.host,
+        error=None,
+        checks=[ck.check(ck.CONNECTIVITY, ck.PASS, "Workspace", "%s answered as %s (%d serving endpoints)"
+                         % (access.host, access.identity(), len(every_endpoint)))] + model_checks(validation),
     )
     if validation_failed and params["fail_on_invalid"]:
         failures = ["%s: %s %s" % (entry["role"], entry["message"], entry["hint"])

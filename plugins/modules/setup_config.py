@@ -15,13 +15,16 @@ description:
   - Decides each value of the setup (C(host), C(profile), C(model), C(opus), C(sonnet), C(haiku), C(ttl),
     C(settings_location)) from, highest precedence first, O(values) (what was given on the command line),
     the config file O(config) or the config URL O(config_url), O(previous) (what an earlier install wrote, as
-    returned by M(fmapi.coding_agents.claude_settings_info)), and the defaults.
+    returned by M(fmapi.coding_agents.claude_code_info)), and the defaults.
   - Runs on the controller. The config file is read, and the config URL fetched, where the playbook runs.
   - "The config file is a JSON or YAML object with the keys C(version) (V(1)), C(host), C(profile), C(model),
     C(opus), C(sonnet), C(haiku), C(ttl) and C(settings_location). An unknown key fails the task, naming the valid ones."
-  - Every value is validated wherever it comes from. C(host) must start with V(https://), trailing slashes are
-    dropped. C(profile) is letters, digits, V(-) and V(_). C(ttl) is minutes from V(1) to V(60).
-    A value of the earlier install that is no longer valid is ignored and the next source applies.
+  - Every value is validated wherever it comes from, with the same rules every module of the collection applies.
+    C(host) must start with V(https://); a URL copied from the browser (V(https://dbc-x.cloud.databricks.com/browse),
+    an Azure URL with V(?o=...)) or an API base URL is reduced to the workspace URL, and RV(notes) and a warning say
+    so. C(profile) is letters, digits, V(-) and V(_). C(ttl) is minutes from V(1) to V(60). Models are serving
+    endpoint names. A value of the earlier install that is no longer valid is ignored and the next source applies.
+  - Roles use it too, to check their own values before they install or write anything.
   - "Defaults: C(profile) V(fmapi-claudecode-profile), C(model) and C(opus) V(databricks-claude-opus-4-6),
     C(sonnet) V(databricks-claude-sonnet-4-6), C(haiku) V(databricks-claude-haiku-4-5), C(ttl) V(30),
     C(settings_location) V(home)."
@@ -54,7 +57,7 @@ options:
     description: A CA bundle to trust for O(config_url), beside the system's.
     type: path
   previous:
-    description: What an earlier install wrote, as returned by M(fmapi.coding_agents.claude_settings_info).
+    description: What an earlier install wrote, as returned by M(fmapi.coding_agents.claude_code_info).
     type: dict
     default: {}
   require_host:
@@ -69,7 +72,7 @@ options:
 
 EXAMPLES = r"""
 - name: Read what an earlier install wrote
-  fmapi.coding_agents.claude_settings_info:
+  fmapi.coding_agents.claude_code_info:
   register: previous_install
 
 - name: Resolve the setup's values
@@ -102,6 +105,21 @@ config:
     haiku: databricks-claude-haiku-4-5
     ttl: 30
     settings_location: home
+notes:
+  description:
+    - What was corrected in a given value, as checks (C(category) V(Notes), C(status) V(WARN), C(label), C(value))
+      for M(fmapi.coding_agents.report).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - category: Notes
+      status: WARN
+      label: host from the command line
+      value: >-
+        https://dbc-1.cloud.databricks.com/browse was reduced to the workspace URL https://dbc-1.cloud.databricks.com:
+        the part after the host name (/browse) is not part of it.
+      fix: ""
 sources:
   description:
     - Where each value came from; V(command line), V(config file <path>), V(config URL <url>),

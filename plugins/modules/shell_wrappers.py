@@ -91,74 +91,35 @@ unterminated:
   elements: str
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import atomic_write, mode_of, read_bytes
-
-BEGIN = re.compile(rb"^# >>> (?P<name>\S+) wrapper >>>[ \t]*\r?$")
-END = b"# <<< %s wrapper <<<"
-SIGNATURES = (b"_fmapi_meta", b"Claude Code FMAPI")
-
-
-def find_blocks(data: bytes, names: list) -> tuple:
-    """([(start, end, name, first_line, last_line)], warnings): byte ranges of removable blocks."""
-    lines = data.splitlines(keepends=True)
-    offsets, position = [], 0
-    for line in lines:
-        offsets.append(position)
-        position += len(line)
-    wanted = {name.encode("utf-8") for name in names}
-    blocks, warnings = [], []
-    index = 0
-    while index < len(lines):
-        match = BEGIN.match(lines[index].rstrip(b"\n"))
-        if not match:
-            index += 1
-            continue
-        name = match.group("name")
-        end_line = END % name
-        end = next((j for j in range(index + 1, len(lines)) if lines[j].rstrip(b"\r\n").rstrip() == end_line), None)
-        if end is None:
-            warnings.append("%s wrapper at line %d has no end line" % (name.decode("utf-8", "replace"), index + 1))
-            index += 1
-            continue
-        body = b"".join(lines[index:end + 1])
-        if name in wanted or any(signature in body for signature in SIGNATURES):
-            start = index
-            # The script wrote an empty line before its block.
-            if start > 0 and lines[start - 1].strip() == b"":
-                start -= 1
-            blocks.append((offsets[start], offsets[end] + len(lines[end]), name.decode("utf-8", "replace"),
-                           index + 1, end + 1))
-        index = end + 1
-    return blocks, warnings
-
-
-def remove_blocks(data: bytes, blocks: list) -> bytes:
-    """data without the given byte ranges."""
-    kept, position = [], 0
-    for start, end, _name, _first, _last in blocks:
-        kept.append(data[position:start])
-        position = end
-    kept.append(data[position:])
-    return b"".join(kept)
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._shell_rc import (
+    RC_FILES,
+    WRAPPER_NAMES,
+    find_blocks,
+    remove_blocks,
+)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type="list", elements="path",
-                       default=["~/.zshrc", "~/.bashrc", "~/.bash_profile", "~/.zprofile", "~/.profile"]),
-            names=dict(type="list", elements="str", default=["fmapi-claude", "claude_fmapi", "dbx-fmapi-claude"]),
+            paths=dict(type="list", elements="path", default=list(RC_FILES)),
+            names=dict(type="list", elements="str", default=list(WRAPPER_NAMES)),
             backup=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     removed, backups, warnings, diffs = [], [], [], []
     for path in module.params["paths"]:
-        data = read_bytes(path)
+        try:
+            data = read_bytes(path)
+        except OSError as exc:
+            module.fail_json(msg="Cannot read %s: %s. It may hold a wrapper of an older FMAPI setup that must go; "
+                                 "make it readable (chmod u+r %s) and run again. Nothing was changed in it."
+                                 % (path, to_native(exc.strerror or exc), path), removed=removed)
         if data is None:
             continue
         blocks, file_warnings = find_blocks(data, module.params["names"])
@@ -166,15 +127,20 @@ def main():
         if not blocks:
             continue
         new_data = remove_blocks(data, blocks)
-        removed.extend(dict(path=path, name=name, lines=[first, last]) for _s, _e, name, first, last in blocks)
+        removed.extend(dict(path=path, name=block.name, lines=[block.first_line, block.last_line]) for block in blocks)
         if module._diff:
             diffs.append(dict(before_header=path, after_header=path,
                               before=data.decode("utf-8", "replace"), after=new_data.decode("utf-8", "replace")))
         if module.check_mode:
             continue
-        if module.params["backup"]:
-            backups.append(module.backup_local(path))
-        atomic_write(module, path, new_data, mode_of(path) or 0o644)
+        try:
+            if module.params["backup"]:
+                backups.append(module.backup_local(path))
+            atomic_write(module, path, new_data, mode_of(path) or 0o644)
+        except OSError as exc:
+            module.fail_json(msg="Cannot write %s: %s. Nothing was changed in it; remove the block between "
+                                 "'# >>> NAME wrapper >>>' and '# <<< NAME wrapper <<<' yourself, or fix the "
+                                 "permissions and run again." % (path, to_native(exc.strerror or exc)), removed=removed)
     for warning in warnings:
         module.warn(warning)
     result = dict(changed=bool(removed), removed=removed, backup_files=backups, unterminated=warnings)

@@ -12,7 +12,7 @@ short_description: Write the token helper that Claude Code's apiKeyHelper runs t
 version_added: 0.1.0
 author: FMAPI coding agents maintainers (@fmapi)
 description:
-  - Writes a small Python script that prints a Databricks OAuth (U2M) access token of one Databricks CLI profile
+  - Writes a self-contained script that prints a Databricks OAuth (U2M) access token of one Databricks CLI profile
     on standard output, for Claude Code's C(apiKeyHelper) setting. Returns in RV(command) the exact value to put
     into C(apiKeyHelper) (see M(fmapi.coding_agents.claude_settings)).
   - "Each time Claude Code runs it (every C(CLAUDE_CODE_API_KEY_HELPER_TTL_MS) and after an HTTP 401), the
@@ -36,8 +36,9 @@ description:
     URL with only a host name and an optional port; the helper passes them to the CLI as separate arguments.
   - Removes C(.fmapi-pat-cache) beside the helper, where older setup scripts cached a personal access token, and
     reports it in RV(removed_legacy). The token itself is not revoked here.
-  - The helper's second line carries its settings (profile, host, CLI path, TTL) as a metadata comment that
-    M(fmapi.coding_agents.claude_settings_info) reads back.
+  - The helper's second line carries its settings (profile, host, CLI path, TTL, interpreter) as a metadata comment
+    that M(fmapi.coding_agents.claude_code_info) reads back; M(fmapi.coding_agents.claude_code_info) runs
+    only a helper that carries it.
 options:
   state:
     description:
@@ -54,22 +55,23 @@ options:
     default: ~/.claude/fmapi-token-helper
   profile:
     description:
-      - The Databricks CLI profile (a section of C(~/.databrickscfg)) whose token the helper prints.
+      - The Databricks CLI profile (a section of C(~/.databrickscfg), or of E(DATABRICKS_CONFIG_FILE)) whose token
+        the helper prints.
       - Letters, digits, V(_) and V(-) only.
     type: str
     default: fmapi-claudecode-profile
   host:
     description:
       - The workspace URL, used when the helper has to log in again, for example V(https://my-workspace.cloud.databricks.com).
-      - Must start with V(https://) and hold nothing but the host name and an optional port; a trailing V(/) is
-        removed.
+      - Must start with V(https://). A URL copied from the browser is reduced to the workspace URL (scheme, host
+        name and port).
       - Required when O(state=present).
     type: str
   databricks_cli:
     description:
       - Absolute path of the Databricks CLI the helper runs.
-      - By default the first C(databricks) on E(PATH) or in C(/usr/local/bin), C(/opt/homebrew/bin),
-        C(~/.local/bin) and C(~/bin) that is the Databricks CLI (the legacy Python C(databricks-cli) is skipped).
+      - By default the first C(databricks) on E(PATH) or in C(~/.local/bin), C(/opt/homebrew/bin),
+        C(/usr/local/bin) and C(~/bin) that is the Databricks CLI (the legacy Python C(databricks-cli) is skipped).
       - The path is kept as found, not resolved through symlinks, so that a Homebrew upgrade does not break it.
     type: path
   ttl_minutes:
@@ -87,16 +89,20 @@ options:
     default: 120
   interpreter:
     description:
-      - The Python (3.8 or newer) that runs the helper, as an absolute path or a command name looked up on
+      - The Python (3.8 or newer) the helper tries first, as an absolute path or a command name looked up on
         E(PATH) when the module runs.
-      - By default the Python this module runs under, which works on this machine because Ansible just used it.
-        Set it when that Python is temporary, for example a virtual environment that will be deleted.
+      - By default a system Python at a stable path (C(/usr/bin/python3), C(/opt/homebrew/bin/python3),
+        C(/usr/local/bin/python3), in that order; on macOS C(/usr/bin/python3) only when the Command Line Tools are
+        installed), else the Python this module runs under.
+      - The helper does not depend on it. It starts as a C(/bin/sh) launcher that runs the first of this
+        interpreter, C(python3) on E(PATH), C(/usr/bin/python3), C(/opt/homebrew/bin/python3) and
+        C(/usr/local/bin/python3) that is Python 3.8 or newer. Deleting or upgrading the Python Ansible ran with
+        (its virtual environment, a pipx or Homebrew installation) does not break Claude Code's C(apiKeyHelper).
     type: path
 notes:
-  - The helper is Python rather than C(sh) because it must compare an RFC 3339 expiry with nanoseconds to the
-    current time portably; BSD C(date) on macOS and GNU C(date) disagree on parsing it.
-  - An interpreter path with spaces cannot be a shebang line; the helper then starts with C(#!/bin/sh) and
-    runs the interpreter with C(exec).
+  - The helper's token logic is Python rather than C(sh) because it must compare an RFC 3339 expiry with
+    nanoseconds to the current time portably; BSD C(date) on macOS and GNU C(date) disagree on parsing it.
+    A Python 3.8 or newer is on every machine Ansible manages, since its modules need one.
   - A token revoked by the workspace while the CLI's cache still holds it cannot be detected without storing
     state; the helper serves the cached token until the CLI considers it expired.
 extends_documentation_fragment:
@@ -114,7 +120,7 @@ attributes:
 seealso:
   - module: fmapi.coding_agents.databricks_oauth
   - module: fmapi.coding_agents.claude_settings
-  - module: fmapi.coding_agents.claude_settings_info
+  - module: fmapi.coding_agents.claude_code_info
   - name: Claude Code settings
     description: The apiKeyHelper setting and CLAUDE_CODE_API_KEY_HELPER_TTL_MS.
     link: https://docs.anthropic.com/en/docs/claude-code/settings
@@ -167,10 +173,15 @@ cli_version:
   type: str
   sample: 1.12.1
 interpreter:
-  description: The Python that runs the helper.
+  description: The Python the helper tries first.
   returned: when O(state=present)
   type: str
   sample: /usr/bin/python3
+interpreter_reason:
+  description: Why that Python was chosen, when O(interpreter) was not given.
+  returned: when O(state=present) and O(interpreter) is not given
+  type: str
+  sample: the system Python
 removed_legacy:
   description:
     - Leftovers of older setup scripts that were removed (or would be, in check mode), as absolute paths.
@@ -182,14 +193,13 @@ removed_legacy:
 
 import os
 import shutil
-import sys
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper as helper
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
     atomic_write,
     ensure_directory,
@@ -200,11 +210,6 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
     write_target,
 )
 
-INSTALL_HINT = ("Install the Databricks CLI (https://docs.databricks.com/dev-tools/cli/install.html, for example "
-                "`brew install databricks/tap/databricks`) or set databricks_cli to its path.")
-# The first release whose `auth token` has --force-refresh.
-FORCE_REFRESH_VERSION = (0, 296, 0)
-_MIN_PYTHON = (3, 8)
 
 
 class TokenHelper:
@@ -222,15 +227,12 @@ class TokenHelper:
 
     def validated_settings(self) -> t.Tuple[str, str]:
         try:
-            profile = dbcli.validate_profile(self.params["profile"])
-            host = dbcli.normalize_host(self.params["host"])
-        except dbcli.ValidationError as exc:
+            profile = ws.validate_profile(self.params["profile"])
+            host = ws.normalize_host(self.params["host"])
+            ws.validate_ttl(self.params["ttl_minutes"])
+        except ws.ValidationError as exc:
             self.fail(str(exc))
             raise  # unreachable: fail_json exits
-        ttl = self.params["ttl_minutes"]
-        if not dbcli.MIN_TTL_MINUTES <= ttl <= dbcli.MAX_TTL_MINUTES:
-            self.fail("ttl_minutes must be from %d to %d, got %d."
-                      % (dbcli.MIN_TTL_MINUTES, dbcli.MAX_TTL_MINUTES, ttl))
         timeout = self.params["login_timeout"]
         if not helper.MIN_LOGIN_TIMEOUT <= timeout <= helper.MAX_LOGIN_TIMEOUT:
             self.fail("login_timeout must be from %d to %d seconds, got %d."
@@ -239,59 +241,46 @@ class TokenHelper:
 
     def interpreter(self) -> str:
         given = self.params["interpreter"]
-        interpreter = sys.executable
-        if given and os.sep not in given:
+        if not given:
+            interpreter, why = helper.choose_interpreter()
+            self.result["interpreter_reason"] = why
+            if not interpreter:
+                self.fail("The Python running this module does not know its own path; set interpreter.")
+        elif os.sep not in given:
             interpreter = shutil.which(given) or ""
             if not interpreter:
                 self.fail("interpreter %s was not found on PATH (%s); give its absolute path."
                           % (given, os.environ.get("PATH", "")))
-        elif given:
+        else:
             interpreter = expand(given)
-        if not interpreter:
-            self.fail("The Python running this module does not know its own path; set interpreter.")
         try:
             helper.check_interpreter_path(interpreter)
-        except dbcli.ValidationError as exc:
+        except ws.ValidationError as exc:
             self.fail(str(exc) if given else "%s Set interpreter to another path of this Python." % exc)
         if given:
             self.check_python(interpreter)
         return interpreter
 
     def check_python(self, interpreter: str) -> None:
-        if not dbcli.is_executable_file(interpreter):
+        if not ws.is_executable_file(interpreter):
             self.fail("interpreter %s does not exist or is not executable." % interpreter)
-        rc, out, err = self.module.run_command(
-            [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], environ_update={"LC_ALL": "C"})
-        parts = out.strip().split(".")
-        if rc != 0 or len(parts) != 2 or not all(part.isdigit() for part in parts):
-            self.fail("interpreter %s is not a working Python: %s" % (interpreter, (err or out).strip()[:300]))
-        if (int(parts[0]), int(parts[1])) < _MIN_PYTHON:
-            self.fail("interpreter %s is Python %s; the helper needs Python %d.%d or newer."
-                      % (interpreter, out.strip(), _MIN_PYTHON[0], _MIN_PYTHON[1]))
+        version = helper.python_version(interpreter)
+        if version is None:
+            self.fail("interpreter %s is not a working Python." % interpreter)
+        if t.cast(t.Tuple[int, int], version) < helper.MIN_PYTHON:
+            self.fail("interpreter %s is Python %d.%d; the helper needs Python %d.%d or newer."
+                      % ((interpreter,) + t.cast(t.Tuple[int, int], version) + helper.MIN_PYTHON))
 
     def databricks_cli(self) -> t.Tuple[str, t.Optional[str]]:
-        env = dbcli.clean_environment(os.environ)
         given = self.params["databricks_cli"]
-        if not given:
-            found = dbcli.find_cli(os.environ)
-            if found.path is None:
-                skipped = (" Skipped, as they are not the Databricks CLI: %s." % ", ".join(found.skipped)
-                           if found.skipped else "")
-                self.fail("The Databricks CLI was not found on PATH or in %s.%s %s"
-                          % (", ".join(dbcli.CLI_SEARCH_DIRS), skipped, INSTALL_HINT))
-            return t.cast(str, found.path), found.version
-        path = expand(given)
-        if not dbcli.is_executable_file(path):
-            if self.module.check_mode:
+        found = ws.find_cli(os.environ, given)
+        if found.path is None:
+            if given and self.module.check_mode and not os.path.lexists(expand(given)):
                 self.module.warn("databricks_cli %s does not exist (yet); the helper will not work until it does."
-                                 % path)
-                return path, None
-            self.fail("databricks_cli %s does not exist or is not executable. %s" % (path, INSTALL_HINT))
-        version = dbcli.cli_version(path, env)
-        if version is None:
-            self.fail("%s is not the Databricks CLI (`%s --version` does not print 'Databricks CLI vX.Y.Z'); the "
-                      "legacy Python databricks-cli cannot log in with OAuth. %s" % (path, path, INSTALL_HINT))
-        return path, version
+                                 % given)
+                return expand(given), None
+            self.fail(t.cast(str, found.problem))
+        return t.cast(str, found.path), found.version
 
     # ---------------------------------------------------------------------------------- state
 
@@ -331,9 +320,9 @@ class TokenHelper:
         cli, version = self.databricks_cli()
         self.result.update(command=helper.helper_command(path), databricks_cli=cli, cli_version=version,
                            interpreter=interpreter)
-        if version is not None and dbcli.version_tuple(version) < FORCE_REFRESH_VERSION:
-            self.module.warn("Databricks CLI %s is older than v0.296.0 and cannot force a token refresh; the "
-                             "helper may hand out tokens that expire within the TTL. Upgrade the CLI." % version)
+        if version is not None and not ws.version_at_least(version, ws.MIN_CLI_VERSION):
+            self.module.warn("Databricks CLI %s is older than v%s and cannot force a token refresh; the helper may "
+                             "hand out tokens that expire within the TTL. Upgrade the CLI." % (version, ws.MIN_CLI_VERSION))
         text = helper.render_helper(interpreter, cli, profile, host, self.params["ttl_minutes"],
                                     self.params["login_timeout"])
         existing = self.read_existing(path)
@@ -385,10 +374,10 @@ def main() -> None:
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent"], default="present"),
             path=dict(type="path", default=helper.DEFAULT_HELPER_PATH),
-            profile=dict(type="str", default=dbcli.DEFAULT_PROFILE),
+            profile=dict(type="str", default=ws.DEFAULT_PROFILE),
             host=dict(type="str"),
             databricks_cli=dict(type="path"),
-            ttl_minutes=dict(type="int", default=30),
+            ttl_minutes=dict(type="int", default=ws.DEFAULT_TTL_MINUTES),
             login_timeout=dict(type="int", default=helper.DEFAULT_LOGIN_TIMEOUT),
             interpreter=dict(type="path"),
         ),

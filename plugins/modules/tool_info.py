@@ -23,15 +23,20 @@ extends_documentation_fragment:
   - fmapi.coding_agents.attributes.INFO_MODULE
 options:
   name:
-    description: The executable's name, for example V(claude) or V(databricks).
+    description:
+      - The executable's name, for example V(claude) or V(npm). Required unless O(path) is given.
     type: str
-    required: true
+  path:
+    description:
+      - Check this executable rather than looking for O(name); for a tool an install just put at a known place,
+        whatever C(PATH) holds.
+    type: path
   extra_paths:
     description:
       - Directories searched after C(PATH), in this order. C(~) is expanded for the user the module runs as.
     type: list
     elements: path
-    default: [~/.local/bin, ~/bin, /usr/local/bin, /opt/homebrew/bin]
+    default: [~/.local/bin, /opt/homebrew/bin, /usr/local/bin, ~/bin]
   version_args:
     description: Arguments that make the tool print its version.
     type: list
@@ -49,11 +54,11 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Look for the Databricks CLI
+- name: Look for npm
   fmapi.coding_agents.tool_info:
-    name: databricks
-    min_version: 0.296.0
-  register: databricks_cli
+    name: npm
+    min_version: "9.0"
+  register: npm
 
 - name: Tell what was found
   ansible.builtin.debug:
@@ -92,60 +97,49 @@ version_ok:
 """
 
 import os
-import re
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
-VERSION_PATTERN = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 
 
-def parse_version(text: str) -> str:
-    """The first X.Y[.Z] in text, or an empty string."""
-    match = VERSION_PATTERN.search(text or "")
-    return match.group(0) if match else ""
-
-
-def version_tuple(version: str) -> tuple:
-    """A comparable tuple for X.Y[.Z] (missing parts count as 0)."""
-    match = VERSION_PATTERN.search(version or "")
-    if not match:
-        return ()
-    return tuple(int(part or 0) for part in match.groups())
-
-
-def find_executable(name: str, extra_paths: list, path_env: str) -> tuple:
+def find_executable(name: str, extra_paths: list, environ: dict) -> tuple:
     """(path, on_path) of the first executable named ``name``; (None, False) when there is none."""
-    candidates = [(directory, True) for directory in path_env.split(os.pathsep) if directory]
-    # extra_paths are of type path: Ansible has expanded ~ already.
-    candidates += [(directory, False) for directory in extra_paths]
-    for directory, on_path in candidates:
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return os.path.abspath(candidate), on_path
+    for candidate, on_path in ws.cli_candidates(environ, name, extra_paths):
+        if ws.is_executable_file(candidate):
+            return candidate, on_path
     return None, False
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            name=dict(type="str"),
+            path=dict(type="path"),
             extra_paths=dict(type="list", elements="path",
-                             default=["~/.local/bin", "~/bin", "/usr/local/bin", "/opt/homebrew/bin"]),
+                             default=["~/.local/bin", "/opt/homebrew/bin", "/usr/local/bin", "~/bin"]),
             version_args=dict(type="list", elements="str", default=["--version"]),
             min_version=dict(type="str"),
             timeout=dict(type="int", default=30),
         ),
+        required_one_of=[("name", "path")],
         supports_check_mode=True,
     )
     name = module.params["name"]
-    if os.sep in name:
-        module.fail_json(msg=f"name must be a bare executable name, not a path: {name!r}")
+    if name and os.sep in name:
+        module.fail_json(msg=f"name must be a bare executable name, not a path: {name!r}; give a path as path")
     min_version = module.params["min_version"]
-    if min_version and not version_tuple(min_version):
+    if min_version and not ws.version_tuple(min_version):
         module.fail_json(msg=f"min_version must look like X.Y or X.Y.Z, got {min_version!r}")
 
-    path, on_path = find_executable(name, module.params["extra_paths"], os.environ.get("PATH", ""))
+    if module.params["path"]:
+        given = os.path.abspath(module.params["path"])
+        path = given if ws.is_executable_file(given) else None
+        on_path = bool(path) and os.path.dirname(given) in [
+            os.path.abspath(directory) for directory in os.environ.get("PATH", "").split(os.pathsep) if directory]
+    else:
+        path, on_path = find_executable(name, module.params["extra_paths"], dict(os.environ))
     result = dict(changed=False, found=path is not None, on_path=on_path, version="", version_ok=False)
     if path is None:
         module.exit_json(**result)
@@ -162,9 +156,10 @@ def main():
         output, succeeded = str(exc), False
     result["version_output"] = output.splitlines()[0] if output else ""
     if succeeded:
-        result["version"] = parse_version(output)
+        found = ws.version_tuple(output)
+        result["version"] = ".".join(str(part) for part in found) if found else ""
     if result["version"]:
-        result["version_ok"] = not min_version or version_tuple(result["version"]) >= version_tuple(min_version)
+        result["version_ok"] = not min_version or ws.version_at_least(result["version"], min_version)
     module.exit_json(**result)
 
 

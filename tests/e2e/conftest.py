@@ -65,10 +65,10 @@ def container_playbook(double, container: str, name: str, *extra: str, **extra_v
         "fmapi_hosts": "all",
         "fmapi_environment": {"DATABRICKS_AUTH_STORAGE": "plaintext",
                               "REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"},
-        "dependencies_databricks_cli_release_url": f"{double.url}/mirror/databricks-cli",
-        "dependencies_claude_code_release_url": f"{double.url}/mirror/claude-code",
-        "dependencies_claude_code_method": "native",
-        "databricks_auth_ca_file": "/etc/ssl/certs/ca-certificates.crt",
+        "databricks_cli_release_url": f"{double.url}/mirror/databricks-cli",
+        "claude_code_release_url": f"{double.url}/mirror/claude-code",
+        "claude_code_method": "native",
+        "claude_code_ca_file": "/etc/ssl/certs/ca-certificates.crt",
     }
     variables.update(extra_vars)
     command = ["ansible-playbook", "-i", f"{container},", "-c", "containers.podman.podman", "-u", "developer",

@@ -215,8 +215,8 @@ class Laptop:
     def setup(self, *extra_vars: str) -> Run:
         """The setup playbook, with the tools from the double's release mirror."""
         return self.play("setup", "host=" + self.url,
-                         "dependencies_claude_code_release_url=%s/mirror/claude-code" % self.url,
-                         "dependencies_databricks_cli_release_url=%s/mirror/databricks-cli" % self.url,
+                         "claude_code_release_url=%s/mirror/claude-code" % self.url,
+                         "databricks_cli_release_url=%s/mirror/databricks-cli" % self.url,
                          *extra_vars, browser=True)
 
     def login(self) -> None:

@@ -48,8 +48,8 @@ def fleet_fixture(workspace_double_session, tmp_path_factory):
     env.update(ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", ANSIBLE_LOCALHOST_WARNING="false")
     completed = subprocess.run(
         ["ansible-playbook", "-i", str(inventory_file), "fmapi.coding_agents.setup", "-e", "fmapi_hosts=all",
-         "-e", f"host={double.url}", "-e", f"dependencies_claude_code_release_url={double.url}/mirror/claude-code",
-         "-e", f"dependencies_databricks_cli_release_url={double.url}/mirror/databricks-cli", "-f", "3"],
+         "-e", f"host={double.url}", "-e", f"claude_code_release_url={double.url}/mirror/claude-code",
+         "-e", f"databricks_cli_release_url={double.url}/mirror/databricks-cli", "-f", "3"],
         env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900, check=False)
     print(completed.stdout[-20000:])
     return double, homes, completed, str(trust)

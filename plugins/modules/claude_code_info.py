@@ -1,0 +1,595 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fmapi.coding_agents contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: claude_code_info
+short_description: Read Claude Code's FMAPI setup on a laptop and check it, in one pass
+version_added: 0.2.0
+author: FMAPI coding agents maintainers (@fmapi)
+description:
+  - Reads, without changing anything, what an FMAPI install of Claude Code left on this machine - the settings
+    file, the token helper's metadata line, the plugin's files and registration, Claude Code's first-run flag,
+    the C(claude) executable - and the leftovers of older setup scripts (settings keys, their helper and its PAT
+    cache, shell-rc wrappers, the flat plugin registry entry).
+  - Returns what an earlier install configured (workspace, profile, models, TTL), so that a new run can keep it,
+    and RV(checks), the PASS/FAIL/WARN/SKIP/INFO rows the C(doctor) and C(status) playbooks print with
+    M(fmapi.coding_agents.report), each failure with its fix.
+  - With O(run_helper=true) it also runs the token helper, as Claude Code would, and checks that it prints one
+    token (which is never returned or logged). It runs only a helper that carries this collection's metadata
+    line and that the user settings' C(apiKeyHelper) names; a command someone else put there (for example in a
+    project's C(.claude/settings.json)) is never run. A login is never started (C(BROWSER=none)).
+  - Never fails on a broken settings file or helper; it reports the problem in RV(checks) and as a warning.
+options:
+  location:
+    description:
+      - Which settings file - V(home) for C(~/.claude/settings.json), V(cwd) for C(.claude/settings.json) of
+        O(cwd), or a project directory for C(<directory>/.claude/settings.json).
+      - Mutually exclusive with O(path).
+    type: str
+    default: home
+  cwd:
+    description:
+      - The directory O(location=cwd) means. By default the directory the module runs in; with a local connection
+        that is the playbook's, so the C(claude_code) role passes the directory the user ran the play from.
+    type: path
+  path:
+    description:
+      - The settings file itself, instead of O(location).
+    type: path
+  home:
+    description:
+      - The user's home directory (user settings, C(~/.claude.json), shell startup files).
+      - By default E(HOME).
+    type: path
+  helper_path:
+    description:
+      - The token helper script to read. By default the script the settings' C(apiKeyHelper) command runs.
+    type: path
+  run_helper:
+    description:
+      - Run the token helper and check what it prints (see above).
+    type: bool
+    default: false
+  helper_timeout:
+    description: Seconds the token helper may take.
+    type: int
+    default: 60
+  claude_command:
+    description:
+      - The Claude Code executable to check. By default C(claude) on E(PATH), in C(~/.local/bin),
+        C(~/.claude/local), C(/opt/homebrew/bin) or C(/usr/local/bin).
+    type: path
+  find_claude:
+    description: Look for Claude Code and run C(claude --version). V(false) skips it (RV(claude.found) is V(false)).
+    type: bool
+    default: true
+  plugin_source:
+    description: Where the setup puts the collection's Claude Code plugin marketplace.
+    type: path
+    default: ~/.claude/fmapi-coding-agents/marketplace
+extends_documentation_fragment:
+  - fmapi.coding_agents.attributes
+  - fmapi.coding_agents.attributes.IDEMPOTENT
+  - fmapi.coding_agents.attributes.INFO_MODULE
+seealso:
+  - module: fmapi.coding_agents.databricks_cli_info
+  - module: fmapi.coding_agents.report
+"""
+
+EXAMPLES = r"""
+- name: Read what an earlier install configured
+  fmapi.coding_agents.claude_code_info:
+  register: claude_previous
+
+- name: Check the setup, running the token helper once
+  fmapi.coding_agents.claude_code_info:
+    run_helper: true
+  register: claude_found
+
+- name: Print the checks
+  fmapi.coding_agents.report:
+    title: Claude Code
+    checks: "{{ claude_found.checks }}"
+"""
+
+RETURN = r"""
+installed:
+  description:
+    - Whether the settings file holds an FMAPI configuration, that is a C(ANTHROPIC_BASE_URL) ending in one of
+      the Databricks suffixes, or an C(apiKeyHelper) whose script carries FMAPI metadata.
+  returned: always
+  type: bool
+  sample: true
+settings_path:
+  description: The settings file read, as an absolute path.
+  returned: always
+  type: str
+  sample: /home/dev/.claude/settings.json
+settings_exists:
+  description: Whether the settings file exists.
+  returned: always
+  type: bool
+settings_valid:
+  description: Whether the settings file could be read as a JSON object (V(true) when it is missing).
+  returned: always
+  type: bool
+settings_error:
+  description: Why the settings file could not be read (file, line and column), or V(null).
+  returned: always
+  type: str
+host:
+  description: The workspace URL, or V(null) when none was found.
+  returned: always
+  type: str
+  sample: https://my-workspace.cloud.databricks.com
+gateway:
+  description: V(serving-endpoints) or V(ai-gateway); V(null) when unknown.
+  returned: always
+  type: str
+profile:
+  description: The Databricks CLI profile the helper uses, from its metadata line, or V(null).
+  returned: always
+  type: str
+  sample: fmapi-claudecode-profile
+databricks_cli:
+  description: The Databricks CLI the helper runs, from its metadata line, or V(null).
+  returned: always
+  type: str
+model:
+  description: C(env.ANTHROPIC_MODEL), or V(null).
+  returned: always
+  type: str
+opus:
+  description: C(env.ANTHROPIC_DEFAULT_OPUS_MODEL), or V(null).
+  returned: always
+  type: str
+sonnet:
+  description: C(env.ANTHROPIC_DEFAULT_SONNET_MODEL), or V(null).
+  returned: always
+  type: str
+haiku:
+  description: C(env.ANTHROPIC_DEFAULT_HAIKU_MODEL), or V(null).
+  returned: always
+  type: str
+ttl_minutes:
+  description: The token reuse time in minutes (settings, else the helper's metadata), or V(null).
+  returned: always
+  type: int
+api_key_helper:
+  description: The C(apiKeyHelper) command, or V(null).
+  returned: always
+  type: str
+helper_path:
+  description: The helper script, or V(null).
+  returned: always
+  type: str
+helper_exists:
+  description: Whether RV(helper_path) is an existing file.
+  returned: always
+  type: bool
+helper_is_ours:
+  description: Whether the helper carries this collection's metadata line and C(apiKeyHelper) runs exactly it.
+  returned: always
+  type: bool
+helper_metadata:
+  description: The metadata line of the helper script, V({}) when it has none (credential-like keys left out).
+  returned: always
+  type: dict
+legacy:
+  description: Leftovers of older setup scripts. Values of legacy tokens are never shown.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: >-
+        V(anthropic_auth_token), V(fmapi_meta), V(legacy_helper), V(pat_cache), V(shell_wrapper) or
+        V(plugin_registry_entry).
+      type: str
+    path:
+      description: The file that holds it, or the file itself.
+      type: str
+    description:
+      description: What it is and why it should go.
+      type: str
+onboarding_complete:
+  description: Whether C(~/.claude.json) marks Claude Code's first-run onboarding as done.
+  returned: always
+  type: bool
+plugin:
+  description: Whether the plugin's files are there (C(files_present)) and the user settings enable it (C(registered)).
+  returned: always
+  type: dict
+models:
+  description: The configured endpoints by setting (C(model), C(opus), C(sonnet), C(haiku)); empty strings when unset.
+  returned: always
+  type: dict
+  sample: {model: databricks-claude-opus-4-6, opus: databricks-claude-opus-4-6, sonnet: databricks-claude-sonnet-4-6,
+           haiku: databricks-claude-haiku-4-5}
+summary:
+  description: What is configured, as C(label) and C(value) rows for a status dashboard.
+  returned: always
+  type: list
+  elements: dict
+removable:
+  description:
+    - What an uninstall would remove from this machine for this settings file, as C(label) and C(value) rows (the
+      FMAPI keys of the settings file, the token helper, the PAT cache of an older helper, the plugin's files and
+      its declaration). Empty when there is nothing.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{label: Settings, value: FMAPI keys in /home/dev/.claude/settings.json}]
+claude:
+  description: The C(claude) executable found (C(found), C(path), C(version), C(on_path)).
+  returned: always
+  type: dict
+  sample: {found: true, path: /home/dev/.local/bin/claude, version: 2.1.329, on_path: true}
+helper_run:
+  description:
+    - What running the helper gave, without the token - C(ran), C(rc), C(timed_out), C(token_chars), C(lines),
+      C(error) (its standard error, tokens masked).
+  returned: always
+  type: dict
+checks:
+  description: The checks, each with C(category), C(status), C(label), C(value) and C(fix).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {category: Configuration, status: PASS, label: Settings file, value: /home/dev/.claude/settings.json (valid JSON),
+       fix: ""}
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper as th
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._claude_install import InstallReader, settings_path
+
+PLUGIN = {"marketplace": "fmapi-coding-agents", "plugin": "fmapi-coding-agents"}
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def find_claude(environ: t.Mapping[str, str], given: t.Optional[str]) -> t.Dict[str, t.Any]:
+    """The ``claude`` executable: given, or on PATH, or where its installers put it."""
+    found = dict(found=False, path=None, version=None, on_path=False, version_output="")  # type: t.Dict[str, t.Any]
+    if given:
+        candidates = [(os.path.abspath(os.path.expanduser(given)), False)]
+    else:
+        candidates = ws.cli_candidates(environ, "claude", cs.CLAUDE_SEARCH_DIRS)
+    for path, on_path in candidates:
+        if not ws.is_executable_file(path):
+            continue
+        found.update(found=True, path=path, on_path=on_path)
+        try:
+            completed = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                                       check=False)
+            output = (completed.stdout or completed.stderr).decode("utf-8", "replace").strip()
+            ok = completed.returncode == 0
+        except (OSError, subprocess.SubprocessError) as exc:
+            output, ok = str(exc), False
+        found["version_output"] = output.splitlines()[0] if output else ""
+        match = _VERSION.search(output) if ok else None
+        found["version"] = match.group(0) if match else None
+        break
+    return found
+
+
+def run_helper(path: str, timeout: int, module: AnsibleModule) -> t.Dict[str, t.Any]:
+    """Run the helper as Claude Code would, keeping only the shape of what it printed."""
+    env = dict(os.environ, BROWSER="none", DISPLAY="", WAYLAND_DISPLAY="")
+    try:
+        completed = subprocess.run([path], stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout,
+                                   check=False)
+    except subprocess.TimeoutExpired:
+        return dict(ran=True, timed_out=True, rc=None, token_chars=0, lines=0, has_spaces=False, error="")
+    except OSError as exc:
+        return dict(ran=True, timed_out=False, rc=None, token_chars=0, lines=0, has_spaces=False,
+                    error=str(exc.strerror or exc))
+    stdout = completed.stdout.decode("utf-8", "replace")
+    token = stdout.strip()
+    if token:
+        module.no_log_values.add(token)
+    stderr = [line.strip() for line in completed.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    return dict(ran=True, timed_out=False, rc=completed.returncode, token_chars=len(token),
+                lines=len([line for line in stdout.splitlines() if line.strip()]),
+                has_spaces=any(char.isspace() for char in token),
+                error=ws.mask_tokens(" ".join(stderr[-4:]), [token] if token else []))
+
+
+class Checks:
+    """Judges one install; each method adds its checks."""
+
+    def __init__(self, info: t.Dict[str, t.Any], claude: t.Dict[str, t.Any], helper_run: t.Dict[str, t.Any],
+                 run_requested: bool):
+        self.info = info
+        self.claude = claude
+        self.helper_run = helper_run
+        self.run_requested = run_requested
+        self.rows = []  # type: t.List[t.Dict[str, str]]
+
+    def add(self, category: str, status: str, label: str, value: t.Any = "", fix: str = "") -> None:
+        self.rows.append(ck.check(category, status, label, value, fix))
+
+    def all(self) -> t.List[t.Dict[str, str]]:
+        self.claude_code()
+        return self.without_claude()
+
+    def without_claude(self) -> t.List[t.Dict[str, str]]:
+        self.helper_python()
+        self.configuration()
+        self.token_helper()
+        return self.rows
+
+    # ------------------------------------------------------------------------------------- dependencies
+
+    def claude_code(self) -> None:
+        claude = self.claude
+        if not claude["found"]:
+            self.add(ck.DEPENDENCIES, ck.FAIL, "Claude Code", "claude was not found on PATH or in ~/.local/bin",
+                     "%s  (installs Claude Code)" % ck.SETUP_COMMAND)
+        elif not claude["version"]:
+            self.add(ck.DEPENDENCIES, ck.FAIL, "Claude Code", "%s does not run: %s"
+                     % (claude["path"], claude["version_output"]), "%s  (installs Claude Code again)" % ck.SETUP_COMMAND)
+        elif not claude["on_path"]:
+            directory = os.path.dirname(claude["path"])
+            self.add(ck.DEPENDENCIES, ck.WARN, "Claude Code", "%s (%s), not on PATH" % (claude["version"], claude["path"]),
+                     "Add %s to PATH in your shell's startup file (export PATH=\"%s:$PATH\")" % (directory, directory))
+        else:
+            self.add(ck.DEPENDENCIES, ck.PASS, "Claude Code", "%s (%s)" % (claude["version"], claude["path"]))
+
+    def helper_python(self) -> None:
+        label = "Helper's Python"
+        info = self.info
+        metadata = info["helper_metadata"]
+        if not info["helper_exists"] or "version" not in metadata:
+            self.add(ck.DEPENDENCIES, ck.SKIP, label, "no token helper of this collection to check")
+            return
+        chosen = metadata.get("interpreter")
+        environ = os.environ
+        for candidate in ([chosen] if chosen else []) + list(th.FALLBACK_INTERPRETERS):
+            if os.sep not in candidate:
+                path = next((path for path, _on_path in ws.cli_candidates(environ, candidate, ())
+                             if ws.is_executable_file(path)), None)
+            else:
+                path = candidate if ws.is_executable_file(candidate) else None
+            version = th.python_version(path) if path else None
+            if version and version >= th.MIN_PYTHON:
+                if candidate == chosen or not chosen:
+                    self.add(ck.DEPENDENCIES, ck.PASS, label, "Python %d.%d (%s)" % (version + (path,)))
+                else:
+                    self.add(ck.DEPENDENCIES, ck.WARN, label, "%s is gone; the helper runs with Python %d.%d (%s) instead"
+                             % ((chosen,) + version + (path,)),
+                             "%s  (writes the helper for this machine's Python)" % ck.SETUP_COMMAND)
+                return
+        self.add(ck.DEPENDENCIES, ck.FAIL, label, "no Python %d.%d or newer: %s and python3 are gone"
+                 % (th.MIN_PYTHON + (chosen or "the Python of the setup",)),
+                 "Install Python 3, then: %s" % ck.SETUP_COMMAND)
+
+    # ------------------------------------------------------------------------------------ configuration
+
+    def configuration(self) -> None:
+        info = self.info
+        path = info["settings_path"]
+        if not info["settings_exists"]:
+            self.add(ck.CONFIGURATION, ck.FAIL, "Settings file", "No FMAPI configuration found: %s does not exist"
+                     % path, ck.SETUP_WITH_HOST)
+        elif not info["settings_valid"]:
+            self.add(ck.CONFIGURATION, ck.FAIL, "Settings file", info["settings_error"] or "%s is not valid JSON" % path,
+                     "Fix the JSON at the line and column named (claude doctor shows it too), or move the file aside "
+                     "and run: %s" % ck.SETUP_COMMAND)
+        elif not info["installed"]:
+            self.add(ck.CONFIGURATION, ck.FAIL, "Settings file", "No FMAPI configuration found in %s" % path,
+                     ck.SETUP_WITH_HOST)
+        else:
+            self.add(ck.CONFIGURATION, ck.PASS, "Settings file", "%s (valid JSON)" % path)
+            self.fmapi_keys()
+            self.api_key_helper()
+        self.settings_mode()
+        self.plugin()
+        self.legacy()
+
+    def fmapi_keys(self) -> None:
+        info = self.info
+        label = "FMAPI settings"
+        if info["base_url"] and not info["gateway"]:
+            self.add(ck.CONFIGURATION, ck.FAIL, label, "env.ANTHROPIC_BASE_URL is %s, not a Databricks "
+                     "serving-endpoints or ai-gateway URL" % info["base_url"], ck.SETUP_COMMAND)
+            return
+        expected = (
+            ("env." + cs.ENV_BASE_URL, info["base_url"]), ("apiKeyHelper", info["api_key_helper"]),
+            ("env." + cs.ENV_MODEL, info["model"]), ("env." + cs.ENV_OPUS, info["opus"]),
+            ("env." + cs.ENV_SONNET, info["sonnet"]), ("env." + cs.ENV_HAIKU, info["haiku"]),
+            ("env." + cs.ENV_HELPER_TTL, info["ttl_minutes"]),
+        )
+        missing = [key for key, value in expected if not value]
+        if missing:
+            self.add(ck.CONFIGURATION, ck.FAIL, label, "missing or invalid: %s" % ", ".join(missing),
+                     "%s  (writes them again; your other settings stay)" % ck.SETUP_COMMAND)
+        else:
+            self.add(ck.CONFIGURATION, ck.PASS, label, "workspace %s via %s, models and token refresh (%s min) set"
+                     % (info["host"], info["gateway"], info["ttl_minutes"]))
+
+    def api_key_helper(self) -> None:
+        info = self.info
+        label = "apiKeyHelper"
+        command, path = info["api_key_helper"], info["helper_path"]
+        if not command:
+            self.add(ck.CONFIGURATION, ck.SKIP, label, "apiKeyHelper is not set")
+        elif not path:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "cannot tell which script apiKeyHelper runs: %s" % command,
+                     "%s  (points apiKeyHelper at the token helper)" % ck.SETUP_COMMAND)
+        elif not info["helper_exists"]:
+            self.add(ck.CONFIGURATION, ck.FAIL, label, "apiKeyHelper runs %s, which does not exist" % path,
+                     "%s  (writes the token helper again)" % ck.SETUP_COMMAND)
+        elif not info["helper_executable"] and _runs_directly(command, path):
+            self.add(ck.CONFIGURATION, ck.FAIL, label, "%s is not executable" % path,
+                     "chmod 700 %s   or: %s" % (shlex.quote(path), ck.SETUP_COMMAND))
+        elif "version" not in info["helper_metadata"]:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "%s is not the token helper of this collection (an older setup "
+                     "script's, or your own)" % path, "%s  (replaces it with the current token helper)" % ck.SETUP_COMMAND)
+        else:
+            self.add(ck.CONFIGURATION, ck.PASS, label, "%s (executable)" % path)
+
+    def settings_mode(self) -> None:
+        mode = self.info["settings_mode"]
+        label = "Settings permissions"
+        if not mode:
+            self.add(ck.CONFIGURATION, ck.SKIP, label, "no settings file")
+        elif int(mode, 8) & 0o077:
+            path = self.info["settings_path"]
+            self.add(ck.CONFIGURATION, ck.WARN, label, "%s has mode %s; others can read it" % (path, mode),
+                     "chmod 600 %s" % shlex.quote(path))
+        else:
+            self.add(ck.CONFIGURATION, ck.PASS, label, "mode %s" % mode)
+
+    def plugin(self) -> None:
+        plugin = self.info.get("plugin") or {}
+        label = "Plugin"
+        if plugin.get("files_present") and plugin.get("registered"):
+            self.add(ck.CONFIGURATION, ck.PASS, label, "fmapi-coding-agents (/fmapi-coding-agents:status, :doctor, ...)")
+        elif plugin.get("files_present") or plugin.get("registered"):
+            missing = "is not enabled in the user settings" if plugin.get("files_present") else \
+                "files are missing from %s" % plugin.get("source")
+            self.add(ck.CONFIGURATION, ck.WARN, label, "the plugin %s" % missing,
+                     "%s  (installs and registers it again)" % ck.SETUP_COMMAND)
+        else:
+            self.add(ck.CONFIGURATION, ck.INFO, label, "not installed (slash commands /fmapi-coding-agents:*)")
+
+    def legacy(self) -> None:
+        leftovers = self.info["legacy"]
+        if not leftovers:
+            self.add(ck.CONFIGURATION, ck.PASS, "Older setups", "no leftovers of older setup scripts")
+        for item in leftovers:
+            fix = "%s  (removes it)" % ck.SETUP_COMMAND
+            if item["name"] == "pat_cache":
+                fix += "; also revoke the token under Settings > Developer > Access tokens in the workspace"
+            self.add(ck.CONFIGURATION, ck.WARN, "Older setups", "%s: %s" % (item["path"], item["description"]), fix)
+
+    # --------------------------------------------------------------------------------------------- auth
+
+    def token_helper(self) -> None:
+        label = "Token helper"
+        info, run = self.info, self.helper_run
+        path = info["helper_path"] or "the token helper"
+        if not run.get("ran"):
+            if not info["helper_exists"]:
+                self.add(ck.AUTH, ck.SKIP, label, "no token helper to run (see Configuration)")
+            elif not info["helper_is_ours"]:
+                self.add(ck.AUTH, ck.SKIP, label, "not run: %s is not this collection's token helper, or apiKeyHelper "
+                         "does not run it directly" % path)
+            elif self.run_requested:
+                self.add(ck.AUTH, ck.SKIP, label, "needs an active session (see Auth)")
+            else:
+                self.add(ck.AUTH, ck.SKIP, label, "not run")
+        elif run["timed_out"]:
+            self.add(ck.AUTH, ck.FAIL, label, "%s printed no token in time" % path,
+                     "Run it yourself to see where it hangs: %s" % info["api_key_helper"])
+        elif run["rc"] != 0:
+            self.add(ck.AUTH, ck.FAIL, label, "%s failed (exit status %s): %s" % (path, run["rc"], run["error"]
+                                                                                 or "no message"),
+                     "Run it yourself: %s   If it asks for a login: %s" % (info["api_key_helper"], ck.REAUTH_COMMAND))
+        elif not run["token_chars"]:
+            self.add(ck.AUTH, ck.FAIL, label, "%s printed nothing" % path,
+                     "%s  (writes the token helper again)" % ck.SETUP_COMMAND)
+        elif run["lines"] > 1 or run["has_spaces"]:
+            self.add(ck.AUTH, ck.FAIL, label, "%s printed more than a token (%d lines); Claude Code would send all of "
+                     "it" % (path, run["lines"]), "%s  (writes the token helper again)" % ck.SETUP_COMMAND)
+        else:
+            self.add(ck.AUTH, ck.PASS, label, "prints a token (%d characters, not shown)" % run["token_chars"])
+
+
+def _runs_directly(command: str, path: str) -> bool:
+    try:
+        return shlex.split(command) == [path]
+    except ValueError:
+        return False
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            location=dict(type="str", default=ws.DEFAULT_SETTINGS_LOCATION),
+            cwd=dict(type="path"),
+            path=dict(type="path"),
+            home=dict(type="path"),
+            helper_path=dict(type="path"),
+            run_helper=dict(type="bool", default=False),
+            helper_timeout=dict(type="int", default=60),
+            claude_command=dict(type="path"),
+            find_claude=dict(type="bool", default=True),
+            plugin_source=dict(type="path", default="~/.claude/fmapi-coding-agents/marketplace"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    home = params["home"] or os.path.expanduser("~")
+    path = params["path"] or settings_path(params["location"], home, params["cwd"] or os.getcwd())
+    reader = InstallReader(home)
+    info = reader.read(os.path.abspath(path), params["helper_path"],
+                       dict(PLUGIN, source=os.path.abspath(os.path.expanduser(params["plugin_source"]))))
+    module.no_log_values.update(value for value in reader.secrets if value)
+    claude = find_claude(os.environ, params["claude_command"]) if params["find_claude"] else \
+        dict(found=False, path=None, version=None, on_path=False, version_output="")
+    helper_run = {"ran": False}  # type: t.Dict[str, t.Any]
+    if params["run_helper"] and info["helper_is_ours"] and info["helper_exists"]:
+        helper_run = run_helper(info["helper_path"], params["helper_timeout"], module)
+    for warning in reader.warnings:
+        module.warn(warning)
+    checks = Checks(info, claude, helper_run, params["run_helper"]).all() if params["find_claude"] else \
+        Checks(info, claude, helper_run, params["run_helper"]).without_claude()
+    module.exit_json(changed=False, claude=claude, helper_run=helper_run, checks=checks, models=models(info),
+                     summary=summary(info), removable=removable(info), **info)
+
+
+def models(info: t.Dict[str, t.Any]) -> t.Dict[str, str]:
+    """The configured endpoint of each model setting, empty when unset."""
+    return dict((role, info.get(role) or "") for role in ("model", "opus", "sonnet", "haiku"))
+
+
+def summary(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
+    """What is configured, for a status dashboard."""
+    if not info["installed"]:
+        return []
+    ttl = info["ttl_minutes"]
+    rows = [("Workspace", info["host"] or "not set"), ("Profile", info["profile"] or ws.DEFAULT_PROFILE)]
+    rows += [(label, info[role] or "not set") for label, role in (("Model", "model"), ("Opus", "opus"),
+                                                                 ("Sonnet", "sonnet"), ("Haiku", "haiku"))]
+    rows += [("Token refresh", "every %s min" % ttl if ttl else "not set"), ("Settings", info["settings_path"]),
+             ("Token helper", info["helper_path"] or "apiKeyHelper is not set")]
+    return [dict(label=label, value=value) for label, value in rows]
+
+
+def removable(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
+    """What an uninstall removes for this install."""
+    rows = []
+    legacy_keys = [item for item in info["legacy"] if item["name"] in ("anthropic_auth_token", "fmapi_meta")]
+    if info["settings_valid"] and (info["base_url"] and info["gateway"] or info["helper_is_ours"] or legacy_keys):
+        rows.append(dict(label="Settings", value="FMAPI keys in %s" % info["settings_path"]))
+    if info["helper_exists"] and info["helper_metadata"]:
+        rows.append(dict(label="Token helper", value=info["helper_path"]))
+    rows += [dict(label="PAT cache", value=item["path"]) for item in info["legacy"] if item["name"] == "pat_cache"]
+    plugin = info.get("plugin") or {}
+    if plugin.get("files_present"):
+        rows.append(dict(label="Plugin files", value=plugin["source"]))
+    if plugin.get("registered"):
+        rows.append(dict(label="Plugin registration", value="fmapi-coding-agents in the user settings"))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
