@@ -169,11 +169,22 @@ class IniDocument:
                 blocks.append((index, end))
         return blocks
 
+    def _leading_key_indexes(self) -> t.List[int]:
+        """Key lines before the first header: go-ini reads them as ``[DEFAULT]``."""
+        indexes = []
+        for index, line in enumerate(self.lines):
+            if line.kind == Line.SECTION:
+                break
+            if line.kind == Line.KEY:
+                indexes.append(index)
+        return indexes
+
     def has_section(self, name: str) -> bool:
-        return bool(self._blocks(name))
+        return bool(self._blocks(name)) or (name == DEFAULT_SECTION and bool(self._leading_key_indexes()))
 
     def _key_indexes(self, section: str, key: t.Optional[str] = None) -> t.List[int]:
-        indexes = []
+        indexes = [index for index in self._leading_key_indexes()
+                   if key is None or self.lines[index].name == key] if section == DEFAULT_SECTION else []
         for start, end in self._blocks(section):
             for index in range(start + 1, end):
                 line = self.lines[index]

@@ -495,7 +495,7 @@ class Checks:
             elif self.run_requested:
                 self.add(ck.AUTH, ck.SKIP, label, "needs an active session (see Auth)")
             else:
-                self.add(ck.AUTH, ck.SKIP, label, "not run")
+                self.add(ck.AUTH, ck.SKIP, label, "not run (it runs only with an active session; see Auth)")
         elif run["timed_out"]:
             self.add(ck.AUTH, ck.FAIL, label, "%s printed no token in time" % path,
                      "Run it yourself to see where it hangs: %s" % info["api_key_helper"])

@@ -273,7 +273,8 @@ def main() -> None:
             session.update(state=dbcli.SESSION_NO_PROFILE, message="Profile %s is not in %s." % (name, config_file))
         else:
             status = dbcli.session_status(cli.path, name, env, host)
-            session.update(state=status.session, expires_at=status.expires_at, message=status.message)
+            # The CLI's error text is quoted in the message: keep any token in it out of the result.
+            session.update(state=status.session, expires_at=status.expires_at, message=ws.mask_tokens(status.message))
     sdk = check_sdk(params["sdk_python"]) if params["sdk_python"] else {}
     cli_result = dict(found=cli.path is not None, path=cli.path, version=cli.version, version_ok=cli.version_ok,
                       min_version=ws.MIN_CLI_VERSION, on_path=cli.on_path, skipped=list(cli.skipped),

@@ -566,7 +566,8 @@ def model_checks(validation: t.Sequence[t.Dict[str, t.Any]]) -> t.List[t.Dict[st
     return checks
 
 
-def unreachable_checks(message: str, wanted: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, str]]:
+def unreachable_checks(message: str, wanted: t.Mapping[str, t.Any],
+                       host: t.Optional[str] = None) -> t.List[t.Dict[str, str]]:
     """The checks when the workspace could not be asked: Connectivity FAIL with its fix, every model SKIP."""
     lowered = message.lower()
     if "auth login" in lowered:
@@ -581,8 +582,9 @@ def unreachable_checks(message: str, wanted: t.Mapping[str, t.Any]) -> t.List[t.
     elif "not in" in lowered and "profile" in lowered:
         fix = ck.SETUP_COMMAND
     else:
-        fix = ("Check that the workspace URL is right and that this machine reaches it: connect to the VPN or "
-               "network the workspace is on, and check proxy settings (HTTPS_PROXY, NO_PROXY)")
+        fix = ("Check that %s is your workspace URL and that this machine reaches it: connect to the VPN or "
+               "network the workspace is on, and check proxy settings (HTTPS_PROXY, NO_PROXY)"
+               % (host or "the workspace URL"))
     checks = [ck.check(ck.CONNECTIVITY, ck.FAIL, "Workspace", message, fix)]
     for role, name in (wanted or {}).items():
         checks.append(ck.check(ck.MODELS, ck.SKIP, str(role), "%s: needs a working connection (see Connectivity)" % name
@@ -645,7 +647,7 @@ def run_module() -> None:
         if not params["report_errors"]:
             sdk_module.fail_json(msg=exc.message, host=exc.host)
         sdk_module.exit_json(changed=False, endpoints=[], count=0, missing=[], validation=[], validation_failed=False,
-                             host=exc.host, error=exc.message, checks=unreachable_checks(exc.message, wanted))
+                             host=exc.host, error=exc.message, checks=unreachable_checks(exc.message, wanted, exc.host))
 
     every_endpoint = [compact_endpoint(raw, params["include_raw"]) for raw in raw_endpoints]
     selected = every_endpoint

@@ -97,11 +97,16 @@ version_ok:
 """
 
 import os
+import re
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
+
+
+# The version as the tool prints it: "jq-1.6" is version 1.6, not 1.6.0.
+VERSION_PATTERN = re.compile(r"\d+\.\d+(?:\.\d+)?")
 
 
 def find_executable(name: str, extra_paths: list, environ: dict) -> tuple:
@@ -156,8 +161,8 @@ def main():
         output, succeeded = str(exc), False
     result["version_output"] = output.splitlines()[0] if output else ""
     if succeeded:
-        found = ws.version_tuple(output)
-        result["version"] = ".".join(str(part) for part in found) if found else ""
+        match = VERSION_PATTERN.search(output)
+        result["version"] = match.group(0) if match else ""
     if result["version"]:
         result["version_ok"] = not min_version or ws.version_at_least(result["version"], min_version)
     module.exit_json(**result)

@@ -73,6 +73,10 @@ class Run:
             if words[0] in STATUSES:
                 parts = line.strip()[len(words[0]):].strip().split("  ", 1)
                 rows.append(Row(section, words[0], parts[0].strip(), parts[1].strip() if len(parts) > 1 else "", []))
+            elif line.startswith("  ") and not line.startswith("   ") and words[0] != "fix:":
+                # A row without a status (the status dashboard's setup values): label, then value.
+                parts = line.strip().split("  ", 1)
+                rows.append(Row(section, "", parts[0].strip(), parts[1].strip() if len(parts) > 1 else "", []))
             elif words[0] == "fix:" and rows:
                 rows[-1].hints.append(line.strip()[len("fix:"):].strip())
             elif line.startswith(" " * 12) and rows and rows[-1].hints:
@@ -106,9 +110,11 @@ class Laptop:
     """A developer's account on this machine: its own HOME, trusting the workspace double's CA the
     way a laptop trusts a corporate TLS proxy (the system bundle plus that CA)."""
 
-    def __init__(self, home: str, double, work_dir: str):
+    def __init__(self, home: str, double, work_dir: str, extra_env: t.Optional[t.Dict[str, str]] = None):
         self.home = home
         self.double = double
+        # More environment of this laptop's terminal (DATABRICKS_CONFIG_FILE, a proxy, ...).
+        self.extra_env = dict(extra_env or {})
         self.trust_file = os.path.join(work_dir, "trust.pem")
         with open(SYSTEM_CA_BUNDLE, encoding="utf-8") as system, open(double.ca_file, encoding="utf-8") as double_ca:
             bundle = system.read() + "\n" + double_ca.read()
@@ -150,6 +156,7 @@ class Laptop:
         })
         if browser:
             env["BROWSER"] = FAKE_BROWSER
+        env.update(self.extra_env)
         return env
 
     def play(self, playbook: str, *extra_vars: str, browser: bool = False, cwd: t.Optional[str] = None,
@@ -212,9 +219,9 @@ class Laptop:
         assert answered, "the playbook asked nothing"
         return run
 
-    def setup(self, *extra_vars: str) -> Run:
+    def setup(self, *extra_vars: str, host: t.Optional[str] = None) -> Run:
         """The setup playbook, with the tools from the double's release mirror."""
-        return self.play("setup", "host=" + self.url,
+        return self.play("setup", "host=" + (host or self.url),
                          "claude_code_release_url=%s/mirror/claude-code" % self.url,
                          "databricks_cli_release_url=%s/mirror/databricks-cli" % self.url,
                          *extra_vars, browser=True)

@@ -10,10 +10,10 @@ import tarfile
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODULES = ("claude_onboarding", "claude_plugin", "claude_settings", "claude_settings_info", "databricks_oauth",
-           "databricks_profile", "legacy_pats", "report", "serving_endpoints_info", "setup_config", "shell_wrappers",
-           "token_helper", "tool_info")
-ROLES = ("dependencies", "databricks_auth", "claude_code", "uninstall", "doctor")
+MODULES = ("claude_code_info", "claude_onboarding", "claude_plugin", "claude_settings", "databricks_cli_info",
+           "databricks_oauth", "databricks_profile", "legacy_pats", "report", "serving_endpoints_info", "setup_config",
+           "shell_wrappers", "token_helper", "tool_info")
+ROLES = ("databricks_cli", "claude_code")
 
 
 def run(command, env=None, cwd=None):

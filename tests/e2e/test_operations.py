@@ -100,11 +100,13 @@ def test_status_shows_the_setup_and_an_active_session(healthy_laptop):
                          ("Token refresh", "every 30 min")):
         assert any(line.split() == label.split() + value.split() for line in text.splitlines()), (label, text)
     session = run.row("Auth", "OAuth session")
-    assert session.status == "ACTIVE"
+    assert session.status == "PASS"
     assert "access token valid until" in session.value
-    assert run.row("Files", "Settings").value == healthy_laptop.settings_path
-    assert run.row("Files", "Token helper").status == "OK"
-    assert run.row("Files", "Plugin").status == "OK"
+    assert run.row("Setup", "Settings").value == healthy_laptop.settings_path
+    assert run.row("Setup", "Token helper").value == healthy_laptop.helper_path
+    assert run.row("Configuration", "apiKeyHelper").status == "PASS"
+    assert run.row("Configuration", "Plugin").status == "PASS"
+    assert run.row("Profile", "Profile").status == "PASS"
 
 
 def test_status_reports_an_ended_session_with_the_fix_and_still_exits_0(expired_laptop):
@@ -112,7 +114,7 @@ def test_status_reports_an_ended_session_with_the_fix_and_still_exits_0(expired_
 
     assert run.returncode == 0
     session = run.row("Auth", "OAuth session")
-    assert session.status == "EXPIRED"
+    assert session.status == "FAIL"
     assert session.hints == [login_command(expired_laptop), "or: ansible-playbook fmapi.coding_agents.reauth"]
 
 
@@ -127,7 +129,7 @@ def test_status_reads_the_project_settings_of_the_directory_it_runs_in(healthy_l
 
     assert run.returncode == 0
     assert any(line.split() == ["Sonnet", "databricks-claude-sonnet-4-5"] for line in run.report_lines())
-    assert run.row("Files", "Settings").value == str(project / ".claude" / "settings.json")
+    assert run.row("Setup", "Settings").value == str(project / ".claude" / "settings.json")
 
 
 def test_status_without_a_setup_says_how_to_set_up_and_exits_0(bare_laptop):
@@ -261,8 +263,8 @@ def test_reauth_without_a_browser_prints_the_login_command_and_fails(expired_lap
 
     assert run.returncode != 0
     session = run.row("Auth", "OAuth session")
-    assert session.status == "EXPIRED"
-    assert "no browser can open here" in session.value
+    assert session.status == "FAIL"
+    assert session.value == "not logged in: no browser can open here"
     assert session.hints[0].startswith(login_command(expired_laptop))
     assert "Not logged in. Run this in a terminal on this machine where a browser can open" in run.output
     assert double.control.requests(path_prefix="/oidc/v1/authorize") == []
@@ -275,10 +277,10 @@ def test_reauth_logs_in_again_through_the_browser(expired_laptop, double):
 
     assert run.returncode == 0
     session = run.row("Auth", "OAuth session")
-    assert session.status == "ACTIVE"
+    assert session.status == "PASS"
     assert session.value.startswith("logged in to %s as profile %s" % (expired_laptop.url, PROFILE))
     assert len(double.control.requests(path_prefix="/oidc/v1/authorize")) == 1
-    assert expired_laptop.play("status").row("Auth", "OAuth session").status == "ACTIVE"
+    assert expired_laptop.play("status").row("Auth", "OAuth session").status == "PASS"
 
 
 @pytest.mark.parametrize("playbook", ["reauth", "list_models", "validate_models"])
@@ -323,8 +325,8 @@ def test_list_models_with_an_ended_session_fails_with_the_fix(expired_laptop):
     run = expired_laptop.play("list_models")
 
     assert run.returncode != 0
-    assert ("The Databricks login session of profile %s has ended. Log in again with: %s (or: "
-            "ansible-playbook fmapi.coding_agents.reauth)" % (PROFILE, login_command(expired_laptop))) in run.output
+    assert "the login session of profile %s has ended" % PROFILE in run.output
+    assert "Fix: %s or: ansible-playbook fmapi.coding_agents.reauth" % login_command(expired_laptop) in run.output
     assert "ENDPOINT" not in run.output
 
 
@@ -360,7 +362,7 @@ def test_uninstall_on_a_bare_laptop_has_nothing_to_remove(bare_laptop):
     run = bare_laptop.play("uninstall")
 
     assert run.returncode == 0
-    assert "Nothing to remove: no FMAPI setup was found here." in report_text(run)
+    assert "No FMAPI setup was found on this machine." in report_text(run)
 
 
 def test_uninstall_without_confirmation_and_without_a_terminal_removes_nothing(healthy_laptop):
@@ -385,8 +387,8 @@ def test_uninstall_answered_no_in_a_terminal_removes_nothing(healthy_laptop):
     run = healthy_laptop.play_in_terminal("uninstall", "n")
 
     assert run.returncode == 0
-    assert "  - FMAPI settings: %s" % healthy_laptop.settings_path in run.output
-    assert "  - token helper: %s" % healthy_laptop.helper_path in run.output
+    assert "  - Settings: FMAPI keys in %s" % healthy_laptop.settings_path in run.output
+    assert "  - Token helper: %s" % healthy_laptop.helper_path in run.output
     assert "You did not answer yes." in run.output
     with open(healthy_laptop.settings_path, "rb") as handle:
         assert handle.read() == settings_before
@@ -399,11 +401,12 @@ def test_uninstall_with_confirm_removes_the_setup_keeps_the_users_settings_and_c
     assert run.returncode == 0
     removed = {row.label: row.value for row in run.rows() if row.status == "REMOVED"}
     assert removed == {
-        "FMAPI settings": healthy_laptop.settings_path,
-        "token helper": healthy_laptop.helper_path,
-        "plugin registration": "fmapi-coding-agents@fmapi-coding-agents in %s" % healthy_laptop.settings_path,
-        "plugin files": os.path.join(healthy_laptop.home, ".claude", "fmapi-coding-agents"),
+        "Settings": "FMAPI keys in %s" % healthy_laptop.settings_path,
+        "Token helper": healthy_laptop.helper_path,
+        "Plugin registration": "fmapi-coding-agents in the user settings",
+        "Plugin files": os.path.join(healthy_laptop.home, ".claude", "fmapi-coding-agents", "marketplace"),
     }
+    assert not os.path.exists(os.path.join(healthy_laptop.home, ".claude", "fmapi-coding-agents"))
     assert healthy_laptop.read_settings() == USERS_OWN_SETTINGS
     assert not os.path.exists(healthy_laptop.helper_path)
     with open(os.path.join(healthy_laptop.home, ".databrickscfg"), encoding="utf-8") as handle:
@@ -412,6 +415,6 @@ def test_uninstall_with_confirm_removes_the_setup_keeps_the_users_settings_and_c
     again = healthy_laptop.play("uninstall", "confirm=true")
 
     assert again.returncode == 0
-    assert "Nothing to remove: no FMAPI setup was found here." in report_text(again)
+    assert "No FMAPI setup was found on this machine." in report_text(again)
     assert healthy_laptop.read_settings() == USERS_OWN_SETTINGS
     assert "No FMAPI configuration found" in report_text(healthy_laptop.play("status"))
