@@ -86,6 +86,7 @@ class InstallReader:
             settings_mode=None, host=None, gateway=None, base_url=None, profile=None, databricks_cli=None, model=None,
             opus=None, sonnet=None, haiku=None, ttl_minutes=None, deny_web_search=False, api_key_helper=None,
             helper_path=None, helper_exists=False, helper_executable=False, helper_metadata={}, helper_is_ours=False,
+            ttl_in_settings=False,
             legacy=[], onboarding_complete=False,
         )  # type: t.Dict[str, t.Any]
         data = {}  # type: t.Dict[str, t.Any]
@@ -121,6 +122,7 @@ class InstallReader:
         for name, key in (("model", cs.ENV_MODEL), ("opus", cs.ENV_OPUS), ("sonnet", cs.ENV_SONNET),
                           ("haiku", cs.ENV_HAIKU)):
             result[name] = _string(env.get(key))
+        result["ttl_in_settings"] = cs.ENV_HELPER_TTL in env
         if cs.ENV_HELPER_TTL in env:
             result["ttl_minutes"] = cs.ttl_minutes_from_ms(env[cs.ENV_HELPER_TTL])
             if result["ttl_minutes"] is None:
@@ -153,9 +155,11 @@ class InstallReader:
         result["profile"] = _string(metadata.get("profile"))
         result["databricks_cli"] = _string(metadata.get("databricks_cli"))
         result["helper_metadata"] = _safe_metadata(metadata)
-        # Only a helper this collection wrote, run exactly as it writes apiKeyHelper, is one it may run itself.
+        # Only a helper this collection wrote, where it writes it (the user's own ~/.claude, never a project's
+        # folder, which a cloned repository controls), run exactly as it writes apiKeyHelper, is one it may run.
         result["helper_is_ours"] = "version" in metadata and bool(helper) and \
-            result["api_key_helper"] == helper_command(t.cast(str, helper))
+            result["api_key_helper"] == helper_command(t.cast(str, helper)) and \
+            os.path.realpath(t.cast(str, helper)).startswith(os.path.realpath(os.path.join(self.home, ".claude")) + os.sep)
         result["installed"] = result["gateway"] is not None or bool(metadata)
         result["legacy"] = self.legacy(path, data, env, helper)
         result["onboarding_complete"] = self.onboarding_complete()

@@ -170,7 +170,8 @@ def parse_host(value: t.Any) -> Host:
     if port is not None and not 0 < int(port) < 65536:
         raise ValidationError("host %r has an invalid port %s." % (value, port))
     if at_sign or userinfo:
-        raise ValidationError("host %r must not contain a user name or password: use https://%s." % (value, server))
+        # The value is not repeated: it holds a password.
+        raise ValidationError("host must not contain a user name or password: use https://%s." % server)
     if port == "443":
         server = match.group("hostname")
     url = "https://" + server.lower()

@@ -20,9 +20,10 @@ description:
     and RV(checks), the PASS/FAIL/WARN/SKIP/INFO rows the C(doctor) and C(status) playbooks print with
     M(fmapi.coding_agents.report), each failure with its fix.
   - With O(run_helper=true) it also runs the token helper, as Claude Code would, and checks that it prints one
-    token (which is never returned or logged). It runs only a helper that carries this collection's metadata
-    line and that the user settings' C(apiKeyHelper) names; a command someone else put there (for example in a
-    project's C(.claude/settings.json)) is never run. A login is never started (C(BROWSER=none)).
+    token (which is never returned or logged). It runs only a script that carries this collection's metadata line
+    (one M(fmapi.coding_agents.token_helper) wrote), that lies in the user's own C(~/.claude) folder, and only when
+    C(apiKeyHelper) is exactly that script's path; any other command (a script in a project's folder, which a
+    cloned repository controls, C(sh -c ...), arguments) is never run. A login is never started (C(BROWSER=none)).
   - Never fails on a broken settings file or helper; it reports the problem in RV(checks) and as a warning.
 options:
   location:
@@ -65,7 +66,7 @@ options:
         C(~/.claude/local), C(/opt/homebrew/bin) or C(/usr/local/bin).
     type: path
   find_claude:
-    description: Look for Claude Code and run C(claude --version). V(false) skips it (RV(claude.found) is V(false)).
+    description: Look for Claude Code and run C(claude --version). V(false) skips it (RV(claude) then says not found).
     type: bool
     default: true
   plugin_source:
@@ -160,6 +161,10 @@ ttl_minutes:
   description: The token reuse time in minutes (settings, else the helper's metadata), or V(null).
   returned: always
   type: int
+ttl_in_settings:
+  description: Whether the settings file itself sets C(env.CLAUDE_CODE_API_KEY_HELPER_TTL_MS).
+  returned: always
+  type: bool
 api_key_helper:
   description: The C(apiKeyHelper) command, or V(null).
   returned: always
@@ -173,7 +178,9 @@ helper_exists:
   returned: always
   type: bool
 helper_is_ours:
-  description: Whether the helper carries this collection's metadata line and C(apiKeyHelper) runs exactly it.
+  description:
+    - Whether the helper carries this collection's metadata line, lies in the user's C(~/.claude) folder, and
+      C(apiKeyHelper) runs exactly it.
   returned: always
   type: bool
 helper_metadata:
@@ -414,7 +421,8 @@ class Checks:
             ("env." + cs.ENV_BASE_URL, info["base_url"]), ("apiKeyHelper", info["api_key_helper"]),
             ("env." + cs.ENV_MODEL, info["model"]), ("env." + cs.ENV_OPUS, info["opus"]),
             ("env." + cs.ENV_SONNET, info["sonnet"]), ("env." + cs.ENV_HAIKU, info["haiku"]),
-            ("env." + cs.ENV_HELPER_TTL, info["ttl_minutes"]),
+            # The helper's metadata knows the TTL too, but Claude Code reads only the settings.
+            ("env." + cs.ENV_HELPER_TTL, info["ttl_minutes"] if info["ttl_in_settings"] else None),
         )
         missing = [key for key, value in expected if not value]
         if missing:

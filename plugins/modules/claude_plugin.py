@@ -87,6 +87,7 @@ extends_documentation_fragment:
 attributes:
   action:
     support: full
+    description: Has an action plugin that runs on the controller.
     details:
       - The action plugin reads O(src) on the controller and hands the files to the module.
   check_mode:
@@ -282,7 +283,9 @@ class ClaudePlugin:
             marketplace = cp.read_marketplace(os.path.join(staging, "check"))
             self.result["marketplace"], self.result["plugin"] = cp.resolve_names(marketplace, None, None)
         except cp.PluginError as exc:
-            self.fail("src is not a usable plugin marketplace: %s" % to_native(exc))
+            # Said of src, not of the scratch copy it was checked in.
+            self.fail("src is not a usable plugin marketplace: %s"
+                      % to_native(exc).replace(os.path.join(staging, "check"), "src"))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         try:

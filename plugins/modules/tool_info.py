@@ -62,8 +62,12 @@ EXAMPLES = r"""
 
 - name: Tell what was found
   ansible.builtin.debug:
-    msg: "{{ databricks_cli.path }} {{ databricks_cli.version }}"
-  when: databricks_cli.found
+    msg: "{{ npm.path }} {{ npm.version }}"
+  when: npm.found
+
+- name: Check the claude an install just put in Homebrew's prefix, whatever PATH holds
+  fmapi.coding_agents.tool_info:
+    path: /opt/homebrew/bin/claude
 """
 
 RETURN = r"""

@@ -107,3 +107,10 @@ def test_claude_answers_through_the_workspace_with_the_plugin_loaded(host, doubl
     posts = [entry for entry in double.requests(path_prefix="/serving-endpoints/anthropic/v1/messages")
              if entry["method"] == "POST"]
     assert posts and all(entry["bearer_status"] == "valid" for entry in posts), posts
+
+
+def test_setup_installs_no_system_package_it_does_not_use(host):
+    # jq and unzip were installed with sudo by earlier releases, and nothing used them; the CLI's
+    # release zip is unpacked with Python's zipfile.
+    for package in ("jq", "unzip"):
+        assert not host.package(package).is_installed, package

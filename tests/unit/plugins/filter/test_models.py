@@ -2,7 +2,7 @@
 # Copyright (c) fmapi.coding_agents contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The list_models table and the model checks of validate_models."""
+"""The list_models table (model_table, the one filter of the collection)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fmapi.coding_agents.plugins.filter.models import (
     FilterModule,
-    configured_models,
-    model_check_rows,
     model_table,
 )
 
@@ -31,12 +29,6 @@ ENDPOINTS = [
 ]
 CONFIGURED = {"model": "databricks-claude-opus-4-6", "opus": "databricks-claude-opus-4-6",
               "sonnet": "databricks-claude-sonnet-4-6", "haiku": "databricks-claude-haiku-4-5"}
-
-
-def test_configured_models_reads_the_four_roles_and_blanks_what_is_unset():
-    install = dict(CONFIGURED, haiku=None, host="https://x.cloud.databricks.com")
-
-    assert configured_models(install) == dict(CONFIGURED, haiku="")
 
 
 def test_the_table_lists_claude_and_anthropic_endpoints_and_marks_the_configured_ones():
@@ -82,32 +74,10 @@ def test_a_workspace_without_claude_endpoints_says_so():
     assert table["legend"].startswith("No Claude or Anthropic endpoints among the 1 of this workspace")
 
 
-def test_model_check_rows_add_the_setup_switch_to_problems_only():
-    validation = [
-        {"role": "model", "endpoint": "a", "status": "PASS", "message": "Endpoint 'a' exists and is READY.", "hint": ""},
-        {"role": "opus", "endpoint": "b", "status": "WARN", "message": "not ready", "hint": "Wait until it is READY."},
-        {"role": "sonnet", "endpoint": "c", "status": "FAIL", "message": "does not exist", "hint": ""},
-        {"role": "haiku", "endpoint": None, "status": "SKIP", "message": "", "hint": ""},
-    ]
-
-    rows = model_check_rows(validation)
-
-    assert rows == [
-        {"status": "PASS", "label": "model", "value": "Endpoint 'a' exists and is READY."},
-        {"status": "WARN", "label": "opus", "value": "not ready",
-         "hint": "Wait until it is READY.\nTo switch: ansible-playbook fmapi.coding_agents.setup -e opus=<endpoint>"},
-        {"status": "FAIL", "label": "sonnet", "value": "does not exist",
-         "hint": "To switch: ansible-playbook fmapi.coding_agents.setup -e sonnet=<endpoint>"},
-        {"status": "SKIP", "label": "haiku", "value": "not configured"},
-    ]
-
-
 @pytest.mark.parametrize("call", [
     lambda: model_table({"endpoints": []}, CONFIGURED),
     lambda: model_table([], ["model"]),
-    lambda: model_check_rows({"validation": []}),
-    lambda: model_check_rows(["PASS"]),
-    lambda: configured_models(None),
+    lambda: model_table(None, CONFIGURED),
 ])
 def test_wrong_input_is_a_filter_error(call):
     with pytest.raises(AnsibleFilterError):
@@ -115,4 +85,20 @@ def test_wrong_input_is_a_filter_error(call):
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"configured_models", "model_check_rows", "model_table"}
+    assert FilterModule().filters() == {"model_table": model_table}
+
+
+def test_unset_roles_mark_nothing_and_an_endpoint_used_twice_names_both_roles():
+    table = model_table(ENDPOINTS, {"model": "databricks-claude-haiku-4-5", "opus": "", "sonnet": None,
+                                    "haiku": "databricks-claude-haiku-4-5"})
+
+    assert [row["cells"][4] for row in table["rows"] if row["marked"]] == ["model, haiku"]
+    assert "Configured but not in the workspace" not in table["legend"]
+
+
+def test_an_endpoint_without_state_or_type_shows_placeholders():
+    table = model_table([{"name": "claude-proxy"}], {})
+
+    assert table["rows"] == [{"cells": ["claude-proxy", "UNKNOWN", "-", "-", "-"], "marked": False,
+                              "status_column": 1}]
+    assert table["legend"].endswith("1 Claude endpoints of 1; -e all_models=true lists every endpoint.")

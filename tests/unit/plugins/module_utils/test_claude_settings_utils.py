@@ -118,50 +118,7 @@ def test_render_empty_object():
     assert cs.render_settings({}) == b"{}\n"
 
 
-# -------------------------------------------------------------- host
-
-@pytest.mark.parametrize("host, expected", [
-    ("https://x.cloud.databricks.com", "https://x.cloud.databricks.com"),
-    ("https://x.cloud.databricks.com///", "https://x.cloud.databricks.com"),
-    ("  https://x.cloud.databricks.com/  ", "https://x.cloud.databricks.com"),
-    ("https://x.cloud.databricks.com/\n", "https://x.cloud.databricks.com"),
-    ("HTTPS://x.cloud.databricks.com", "https://x.cloud.databricks.com"),
-    ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
-    ("https://proxy.example.com/databricks/", "https://proxy.example.com/databricks"),
-])
-def test_normalize_host(host, expected):
-    assert cs.normalize_host(host) == expected
-
-
-@pytest.mark.parametrize("host, message", [
-    ("", "must be the workspace URL"),
-    (None, "must be the workspace URL"),
-    ("x.cloud.databricks.com", "must start with https://"),
-    ("http://x.cloud.databricks.com", "must start with https://"),
-    ("http://127.0.0.1:8080", "allow_loopback_http=true"),
-    ("https://", "has no host name"),
-    ("https://x.cloud.databricks.com/?o=1", "query"),
-    ("https://x.cloud.databricks.com#frag", "fragment"),
-    ("https://user:pw@x.cloud.databricks.com", "user name or password"),
-    ("https://x.cloud.databricks.com/serving-endpoints/anthropic", "looks like an API base URL"),
-    ("https://x.cloud.databricks.com/ai-gateway/anthropic/", "looks like an API base URL"),
-    ("https://x.cloud.databricks.com/serving-endpoints", "looks like an API base URL"),
-    ("https://x.cloud.data bricks.com", "whitespace"),
-    ("https://x.cloud\n.databricks.com", "whitespace or control characters"),
-])
-def test_normalize_host_rejects(host, message):
-    with pytest.raises(ValueError, match=message):
-        cs.normalize_host(host)
-
-
-def test_loopback_http_only_when_allowed_and_only_for_loopback_addresses():
-    assert cs.normalize_host("http://127.0.0.1:8080/", allow_loopback_http=True) == "http://127.0.0.1:8080"
-    assert cs.normalize_host("http://127.3.4.5", allow_loopback_http=True) == "http://127.3.4.5"
-    assert cs.normalize_host("http://[::1]:9000", allow_loopback_http=True) == "http://[::1]:9000"
-    for host in ("http://localhost:8080", "http://10.0.0.1", "http://x.cloud.databricks.com"):
-        with pytest.raises(ValueError, match="must start with https://"):
-            cs.normalize_host(host, allow_loopback_http=True)
-
+# ------------------------------------------------------ base URL
 
 def test_base_url_and_split_base_url():
     host = "https://x.cloud.databricks.com"

@@ -145,82 +145,6 @@ def fake_cli_fixture(tmp_path):
     return FakeCli(tmp_path / "cli")
 
 
-# ------------------------------------------------------------------------------------------ values
-
-@pytest.mark.parametrize("profile", ["fmapi-claudecode-profile", "DEFAULT", "a_b-1", "x", "--host", "-"])
-def test_valid_profiles(profile):
-    """The documented pattern; a leading '-' is harmless because the CLI takes the word after --profile as its
-    value whatever it looks like (checked with the real CLI)."""
-    assert dbcli.validate_profile(profile) == profile
-
-
-@pytest.mark.parametrize("profile", [
-    "", "a b", "p1; rm -rf ~", "$(id)", "`id`", "p\nq", "p/q", "p.q", "[p]", "p=q", None, 3, "\u00e9",
-])
-def test_profiles_that_could_inject_or_confuse_are_refused(profile):
-    with pytest.raises(dbcli.ValidationError, match="letters, digits"):
-        dbcli.validate_profile(profile)
-
-
-@pytest.mark.parametrize("value, expected", [
-    (HOST, HOST),
-    (HOST + "/", HOST),
-    (HOST + "///", HOST),
-    ("  " + HOST + "  ", HOST),
-    ("HTTPS://Adb-1.7.Azuredatabricks.net", "https://Adb-1.7.Azuredatabricks.net"),
-    ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
-    ("https://[::1]:8443/", "https://[::1]:8443"),
-])
-def test_hosts_are_normalized(value, expected):
-    assert dbcli.normalize_host(value) == expected
-
-
-@pytest.mark.parametrize("value, message", [
-    ("", "host is empty"),
-    (None, "host is empty"),
-    ("http://my-workspace.cloud.databricks.com", "must start with https://"),
-    ("my-workspace.cloud.databricks.com", "must start with https://"),
-    (HOST + "/?o=123", "use https://my-workspace.cloud.databricks.com"),
-    (HOST + "/browse/folders", "without a path"),
-    (HOST + "#x", "without a path"),
-    ("https://user:pw@my-workspace.cloud.databricks.com", "must not contain a user name"),
-    ("https://x.example.com\"; touch /tmp/pwned; \"", "not a valid workspace URL"),
-    ("https://x.example.com`id`", "not a valid workspace URL"),
-    ("https://$(id).example.com", "not a valid workspace URL"),
-    ("https://x.example.com --profile other", "not a valid workspace URL"),
-    ("https://x.example.com\n#!/bin/sh", "control characters"),
-    ("https://-bad.example.com", "not a valid workspace URL"),
-    ("https://x.example.com:99999", "invalid port"),
-    ("https://x.example.com:0", "invalid port"),
-])
-def test_hosts_that_are_not_bare_https_urls_are_refused(value, message):
-    with pytest.raises(dbcli.ValidationError, match=message.replace("?", r"\?")):
-        dbcli.normalize_host(value)
-
-
-def test_same_host_ignores_case_trailing_slash_and_default_port():
-    assert dbcli.same_host(HOST, HOST.upper().replace("HTTPS", "https") + "/")
-    assert dbcli.same_host(HOST + ":443", HOST)
-    assert not dbcli.same_host(HOST, "https://other.cloud.databricks.com")
-    assert not dbcli.same_host(None, HOST)
-
-
-def test_clean_environment_drops_every_overriding_databricks_variable():
-    environ = {
-        "DATABRICKS_TOKEN": "dapi", "DATABRICKS_HOST": "https://junk", "DATABRICKS_CONFIG_PROFILE": "junk",
-        "DATABRICKS_CLIENT_ID": "id", "DATABRICKS_CLIENT_SECRET": "secret", "DATABRICKS_AUTH_TYPE": "pat",
-        "DATABRICKS_ACCOUNT_ID": "a", "DATABRICKS_OUTPUT_FORMAT": "text", "DATABRICKS_SOMETHING_NEW": "x",
-        "DATABRICKS_AUTH_STORAGE": "plaintext", "DATABRICKS_CONFIG_FILE": "/etc/dbcfg",
-        "HOME": "/home/dev", "PATH": "/usr/bin", "BROWSER": "firefox", "SSL_CERT_FILE": "/ca.pem",
-    }
-
-    assert dbcli.clean_environment(environ) == {
-        "DATABRICKS_AUTH_STORAGE": "plaintext", "DATABRICKS_CONFIG_FILE": "/etc/dbcfg",
-        "HOME": "/home/dev", "PATH": "/usr/bin", "BROWSER": "firefox", "SSL_CERT_FILE": "/ca.pem",
-    }
-    assert environ["DATABRICKS_TOKEN"] == "dapi", "the input is not modified"
-
-
 # ------------------------------------------------------------------------------------------ browser
 
 def no_manager():
@@ -368,103 +292,6 @@ def test_login_argv():
         "/usr/local/bin/databricks", "auth", "login", "--host", HOST, "--profile", "p1", "--timeout", "120s"]
 
 
-def test_login_command_is_exact_and_quotes_anything_unsafe():
-    assert dbcli.login_command("p1", HOST) == "databricks auth login --host %s --profile p1" % HOST
-    assert dbcli.login_command("p1") == "databricks auth login --profile p1"
-    assert dbcli.login_command("p1; id", "https://x/$(id)") == \
-        "databricks auth login --host 'https://x/$(id)' --profile 'p1; id'"
-
-
-@pytest.mark.parametrize("text, version", [
-    ("Databricks CLI v1.12.1\n", "1.12.1"),
-    ("Databricks CLI v0.296.0\n", "0.296.0"),
-    ("Databricks CLI v0.300.0-dev+abc\n", "0.300.0-dev+abc"),
-    ("Version 0.18.0\n", None),
-    ("", None),
-])
-def test_cli_version_parsing_tells_the_go_cli_from_the_legacy_one(text, version):
-    assert dbcli.parse_cli_version(text) == version
-
-
-def test_version_tuples_compare():
-    assert dbcli.version_tuple("0.295.0") < (0, 296, 0) <= dbcli.version_tuple("1.12.1")
-    assert dbcli.version_tuple(None) == ()
-
-
-# --------------------------------------------------------------------------------------- finding
-
-def executable(path, text="#!/bin/sh\n"):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o755)
-    return path
-
-
-def test_find_cli_searches_path_then_the_usual_directories(tmp_path):
-    home = str(tmp_path / "home")
-    local = executable(os.path.join(home, ".local", "bin", "databricks"))
-    legacy = executable(str(tmp_path / "venv" / "bin" / "databricks"))
-    versions = {legacy: None, local: "1.12.1"}
-    environ = {"PATH": "%s:%s" % (tmp_path / "empty", tmp_path / "venv" / "bin"), "HOME": home}
-
-    found = dbcli.find_cli(environ, versions.get)
-
-    assert found == dbcli.FoundCli(local, "1.12.1", [legacy])
-
-
-def test_find_cli_keeps_the_symlink_path(tmp_path):
-    target = executable(str(tmp_path / "Cellar" / "databricks" / "1.12.1" / "bin" / "databricks"))
-    link_dir = tmp_path / "brew-bin"
-    link_dir.mkdir()
-    (link_dir / "databricks").symlink_to(target)
-
-    found = dbcli.find_cli({"PATH": str(link_dir), "HOME": str(tmp_path)}, lambda path: "1.12.1")
-
-    assert found.path == str(link_dir / "databricks")
-
-
-def test_find_cli_ignores_files_that_are_not_executable(tmp_path):
-    plain = tmp_path / "bin" / "databricks"
-    plain.parent.mkdir()
-    plain.write_text("not a program")
-    found = dbcli.find_cli({"PATH": str(plain.parent), "HOME": str(tmp_path / "nohome")}, lambda path: "1.0.0")
-    assert found.path is None or not found.path.startswith(str(tmp_path))
-
-
-def test_cli_version_runs_the_cli(fake_cli):
-    assert dbcli.cli_version(fake_cli.path, fake_cli.environ()) == "1.12.1"
-    fake_cli.script(version=[{"stdout": "Version 0.18.0\n"}])
-    assert dbcli.cli_version(fake_cli.path, fake_cli.environ()) is None
-
-
-# ---------------------------------------------------------------------------------------- profiles
-
-def test_read_profile(tmp_path):
-    config = tmp_path / ".databrickscfg"
-    config.write_text("[DEFAULT]\nhost = https://default.example.com\n\n[p1]\nhost = %s\nauth_type = databricks-cli\n"
-                      "\n[nohost]\nauth_type = databricks-cli\n" % HOST)
-
-    assert dbcli.read_profile(str(config), "p1") == dbcli.ProfileInfo(True, HOST)
-    assert dbcli.read_profile(str(config), "nohost") == dbcli.ProfileInfo(True, None)
-    assert dbcli.read_profile(str(config), "DEFAULT") == dbcli.ProfileInfo(True, "https://default.example.com")
-    assert dbcli.read_profile(str(config), "P1") == dbcli.ProfileInfo(False)
-    assert dbcli.read_profile(str(tmp_path / "missing"), "p1") == dbcli.ProfileInfo(False)
-
-
-def test_an_unreadable_config_is_unknown_not_missing(tmp_path):
-    config = tmp_path / ".databrickscfg"
-    config.write_text("host = no section header\n")
-    info = dbcli.read_profile(str(config), "p1")
-    assert info.exists is None and str(config) in info.problem
-
-
-def test_config_file_path_follows_databricks_config_file():
-    assert dbcli.config_file_path({"HOME": "/home/dev"}) == "/home/dev/.databrickscfg"
-    assert dbcli.config_file_path({"HOME": "/home/dev", "DATABRICKS_CONFIG_FILE": "~/cfg/db.ini"}) == \
-        "/home/dev/cfg/db.ini"
-
-
 # -------------------------------------------------------------------------------------- run_cli
 
 def test_run_cli_collects_output_and_status():
@@ -496,6 +323,72 @@ def test_fetch_token_classifies(fake_cli):
     assert dbcli.fetch_token(fake_cli.path, "p1", fake_cli.environ()).kind == dbcli.SESSION_EXPIRED
     assert [call["argv"][:5] for call in fake_cli.calls("token")] == [["auth", "token", "--profile", "p1",
                                                                        "--output"]] * 2
+
+
+# ------------------------------------------------------------------------------------ session status
+
+@pytest.fixture(name="config_file")
+def config_file_fixture(tmp_path):
+    """A CLI configuration file outside HOME, as DATABRICKS_CONFIG_FILE names it."""
+    path = tmp_path / "cfg" / "databricks.ini"
+    path.parent.mkdir()
+    path.write_text("[%s]\nhost = %s\nauth_type = databricks-cli\n" % (PROFILE, HOST))
+    return path
+
+
+def test_session_status_of_an_active_session(fake_cli, config_file):
+    fake_cli.script(token=[{"stdout": token_json(minutes=45)}])
+
+    status = dbcli.session_status(fake_cli.path, PROFILE, fake_cli.environ(DATABRICKS_CONFIG_FILE=str(config_file)))
+
+    assert (status.session, status.profile_host, status.problem) == (dbcli.SESSION_ACTIVE, HOST, None)
+    remaining = dbcli.parse_expiry(status.expires_at) - dbcli.utc_now()
+    assert datetime.timedelta(minutes=40) < remaining <= datetime.timedelta(minutes=45)
+    assert status.message == "Profile %s has an active session; its access token expires at %s." % (
+        PROFILE, status.expires_at)
+    assert TOKEN not in repr(status)
+    assert fake_cli.calls("token")[0]["argv"][:4] == ["auth", "token", "--profile", PROFILE]
+
+
+def test_session_status_of_a_profile_missing_from_the_config_file_does_not_ask_the_cli(fake_cli, config_file):
+    status = dbcli.session_status(fake_cli.path, "other", fake_cli.environ(DATABRICKS_CONFIG_FILE=str(config_file)))
+
+    assert status == dbcli.SessionStatus(dbcli.SESSION_NO_PROFILE, "Profile other is not in %s." % config_file)
+    assert fake_cli.calls("token") == []
+
+
+def test_session_status_reads_the_config_file_of_home_without_databricks_config_file(fake_cli, config_file):
+    status = dbcli.session_status(fake_cli.path, PROFILE, fake_cli.environ())
+
+    assert status.session == dbcli.SESSION_NO_PROFILE
+    assert status.message == "Profile %s is not in %s." % (PROFILE, os.path.join(fake_cli.directory, ".databrickscfg"))
+
+
+@pytest.mark.parametrize("answer, session, words", [
+    ({"rc": 1, "stderr": REFRESH_INVALID}, dbcli.SESSION_EXPIRED, "The Databricks login session has ended"),
+    ({"rc": 1, "stderr": TLS}, dbcli.SESSION_ERROR, "The TLS certificate of %s is not trusted" % HOST),
+    ({"rc": 1, "stderr": UNKNOWN_FLAG}, dbcli.SESSION_ERROR, "This Databricks CLI is too old"),
+])
+def test_session_status_of_a_failing_session_says_why(fake_cli, config_file, answer, session, words):
+    fake_cli.script(token=[answer])
+
+    status = dbcli.session_status(fake_cli.path, PROFILE, fake_cli.environ(DATABRICKS_CONFIG_FILE=str(config_file)))
+
+    assert (status.session, status.profile_host, status.expires_at) == (session, HOST, None)
+    assert status.message.startswith("Profile %s: %s" % (PROFILE, words)) and status.message.endswith(".")
+    assert not status.message.endswith("..")
+
+
+def test_session_status_with_an_unreadable_config_file_still_asks_the_cli(fake_cli, tmp_path):
+    broken = tmp_path / "broken.cfg"
+    broken.write_text("[%s\n" % PROFILE)
+    fake_cli.script(token=[{"stdout": token_json()}])
+
+    status = dbcli.session_status(fake_cli.path, PROFILE, fake_cli.environ(DATABRICKS_CONFIG_FILE=str(broken)),
+                                  host=HOST)
+
+    assert status.session == dbcli.SESSION_ACTIVE and status.profile_host is None
+    assert str(broken) in status.problem and "does not close it" in status.problem
 
 
 # --------------------------------------------------------------------------------- token helper

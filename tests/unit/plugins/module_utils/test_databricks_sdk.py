@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import stat
 
@@ -25,6 +26,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sd
     WorkspaceAccess,
     explain_error,
 )
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import search_only_path, use_home
 
 HOST = "https://dbc-1234abcd-5678.cloud.databricks.com"
 TOKEN = "dapi0123456789abcdef0123456789abcdef"
@@ -46,71 +48,33 @@ def pat_access_fixture() -> WorkspaceAccess:
 
 @pytest.fixture(name="home")
 def home_fixture(tmp_path, monkeypatch) -> str:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return str(home)
+    return str(use_home(tmp_path, monkeypatch))
 
 
-def write_config(home: str, text: str) -> None:
-    with open(os.path.join(home, ".databrickscfg"), "w", encoding="utf-8") as handle:
+def write_config(home: str, text: str, name: str = ".databrickscfg") -> str:
+    path = os.path.join(home, name)
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
+    return path
 
 
-def make_cli(directory, name: str = "databricks", size: int = 2 * 1024 * 1024) -> str:
+def make_cli(directory, name: str = "databricks", version_line: str = "Databricks CLI v1.12.1") -> str:
+    """A stand-in that answers ``--version`` like the Databricks CLI (or, with another line, like the legacy one)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
-    with open(path, "wb") as handle:
-        handle.write(b"#!/bin/sh\n")
-        handle.truncate(size)
+    path.write_text("#!/bin/sh\necho %s\n" % shlex.quote(version_line))
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return str(path)
 
 
-# ----------------------------------------------------------------------------- hosts and profiles
-@pytest.mark.parametrize("given, expected", [
-    (HOST, HOST),
-    (HOST + "/", HOST),
-    ("HTTPS://Adb-1.2.azuredatabricks.net", "https://Adb-1.2.azuredatabricks.net"),
-    ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
-    ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
-])
-def test_normalize_host_accepts_workspace_urls(given, expected):
-    assert sdk.normalize_host(given) == expected
+@pytest.fixture(name="no_cli")
+def no_cli_fixture(tmp_path, monkeypatch):
+    """No Databricks CLI on PATH nor in the usual install directories."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    search_only_path(monkeypatch)
 
 
-@pytest.mark.parametrize("given, words", [
-    ("dbc-1234abcd-5678.cloud.databricks.com", "is not a URL"),
-    (HOST + "/?o=1234", "without a path, query or fragment"),
-    (HOST + "/browse", "without a path"),
-    ("http://dbc-1.cloud.databricks.com", "only reachable over https://"),
-    ("ftp://dbc-1.cloud.databricks.com", "without a path"),
-])
-def test_normalize_host_rejects_other_urls(given, words):
-    with pytest.raises(DatabricksModuleError, match=words.replace("?", r"\?")):
-        sdk.normalize_host(given)
-
-
-def test_read_profile_keeps_default_section_separate(home):
-    write_config(home, "[DEFAULT]\nhost = https://default.example\n\n[p1]\nhost = %s/\nauth_type = databricks-cli\n"
-                       "\n[__settings__]\ndefault_profile = p1\n" % HOST)
-
-    assert sdk.read_profile("p1") == {"host": HOST + "/", "auth_type": "databricks-cli"}
-    assert sdk.read_profile("DEFAULT") == {"host": "https://default.example"}
-    assert sdk.read_profile("p2") is None
-
-
-def test_read_profile_without_config_file(home):
-    assert sdk.read_profile("p1") is None
-
-
-def test_read_profile_reports_a_broken_file(home):
-    write_config(home, "host = https://no-section.example\n")
-
-    with pytest.raises(DatabricksModuleError, match="could not be read"):
-        sdk.read_profile("p1")
-
-
+# ----------------------------------------------------------------------------- profiles
 def test_resolve_access_takes_host_from_profile(home, tmp_path, monkeypatch):
     write_config(home, "[p1]\nhost = %s/\nauth_type = databricks-cli\n" % HOST)
     cli = make_cli(tmp_path / "bin")
@@ -120,7 +84,23 @@ def test_resolve_access_takes_host_from_profile(home, tmp_path, monkeypatch):
 
     assert (access.host, access.auth_type, access.profile, access.cli_path) == (HOST, AUTH_DATABRICKS_CLI, "p1", cli)
     assert (access.timeout, access.retry_timeout) == (5, 9)
+    assert access.config_file == os.path.join(home, ".databrickscfg")
     assert access.login_command() == PROFILE_LOGIN
+
+
+def test_resolve_access_reads_the_profile_from_databricks_config_file(home, tmp_path, monkeypatch):
+    write_config(home, "[other]\nhost = https://other.cloud.databricks.com\n")
+    elsewhere = write_config(str(tmp_path), "[only-here]\nhost = %s\nauth_type = databricks-cli\n" % HOST,
+                             name="team.databrickscfg")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", elsewhere)
+    cli = make_cli(tmp_path / "bin")
+
+    access = sdk.resolve_access({"profile": "only-here", "databricks_cli": cli})
+
+    assert (access.host, access.profile, access.config_file) == (HOST, "only-here", elsewhere)
+    with pytest.raises(DatabricksModuleError) as caught:
+        sdk.resolve_access({"profile": "other", "databricks_cli": cli})
+    assert "Profile 'other' is not in %s." % elsewhere in str(caught.value)
 
 
 def test_resolve_access_warns_when_host_differs_from_profile(home, tmp_path):
@@ -135,16 +115,31 @@ def test_resolve_access_warns_when_host_differs_from_profile(home, tmp_path):
                         "using %s" % (HOST, HOST)]
 
 
+def test_resolve_access_reduces_a_browser_url_to_the_workspace(home, tmp_path):
+    write_config(home, "[p1]\nhost = %s/browse\n" % HOST)
+    warnings = []
+
+    access = sdk.resolve_access({"profile": "p1", "host": HOST + "/?o=1",
+                                 "databricks_cli": make_cli(tmp_path / "bin")}, warnings.append)
+
+    assert access.host == HOST and warnings == []
+
+
 @pytest.mark.parametrize("config, params, words", [
-    (None, {"profile": "p1"}, "Profile 'p1' is not in ~/.databrickscfg. Log in once with: databricks auth login "
-                              "--host <workspace URL> --profile p1"),
+    (None, {"profile": "p1"}, "Profile 'p1' is not in {config}. Log in once with: databricks auth login --profile p1"),
     ("[p2]\nhost = %s\n" % HOST, {"profile": "p1", "host": HOST}, "Log in once with: " + PROFILE_LOGIN),
-    ("[p1]\nauth_type = databricks-cli\n", {"profile": "p1"}, "has no host"),
+    ("[p1]\nauth_type = databricks-cli\n", {"profile": "p1"},
+     "Profile 'p1' in {config} has no host. Log in again with: databricks auth login --profile p1"),
+    ("[p1]\nhost = http://plain.example.com\n", {"profile": "p1"},
+     "The host of profile 'p1' in {config}: host 'http://plain.example.com' must start with https://"),
+    ("[p1\nhost = %s\n" % HOST, {"profile": "p1"},
+     "{config} cannot be read: line 1 opens a [section] header but does not close it"),
     ("[p1]\nhost = %s\n" % HOST, {"profile": "p1", "auth_type": "pat"}, "needs a token in that profile"),
     (None, {"token": TOKEN}, "token needs host"),
     (None, {}, "Give either profile"),
     (None, {"host": HOST, "token": TOKEN, "auth_type": "databricks-cli"}, "needs profile"),
     (None, {"profile": "my profile"}, "not a valid profile name"),
+    (None, {"host": "http://x.example.com", "token": TOKEN}, "must start with https://"),
     (None, {"host": HOST, "token": TOKEN, "timeout": 0}, "timeout must be at least 1 second"),
 ])
 def test_resolve_access_explains_bad_combinations(home, config, params, words):
@@ -154,13 +149,22 @@ def test_resolve_access_explains_bad_combinations(home, config, params, words):
     with pytest.raises(DatabricksModuleError) as caught:
         sdk.resolve_access(params)
 
-    assert words in str(caught.value)
+    assert words.format(config=os.path.join(home, ".databrickscfg")) in str(caught.value)
 
 
-def test_resolve_access_uses_the_token_of_a_pat_profile(home, tmp_path, monkeypatch):
+def test_a_config_file_that_cannot_be_opened_is_explained_not_raised(home, monkeypatch, tmp_path):
+    directory = tmp_path / "cfg-dir"
+    directory.mkdir()
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(directory))
+
+    with pytest.raises(DatabricksModuleError) as caught:
+        sdk.resolve_access({"profile": "p1"})
+
+    assert str(caught.value).startswith("%s cannot be read: Is a directory. Fix the file" % directory)
+
+
+def test_resolve_access_uses_the_token_of_a_pat_profile(home, tmp_path, no_cli):
     write_config(home, "[pat]\nhost = %s\ntoken = %s\n" % (HOST, TOKEN))
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(sdk, "CLI_SEARCH_DIRS", ())
 
     access = sdk.resolve_access({"profile": "pat"})
 
@@ -186,54 +190,39 @@ def test_resolve_access_for_a_token(home, tmp_path):
 
 
 # ----------------------------------------------------------------------------- the CLI and the CA file
-def test_find_cli_on_path_skips_the_legacy_python_cli(tmp_path, monkeypatch):
-    make_cli(tmp_path / "legacy", size=4096)
+def test_the_cli_is_found_past_a_legacy_python_cli(home, tmp_path, monkeypatch):
+    write_config(home, "[p1]\nhost = %s\n" % HOST)
+    make_cli(tmp_path / "legacy", version_line="Version 0.18.0")
     real = make_cli(tmp_path / "real")
     monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path / "legacy"), str(tmp_path / "real")]))
 
-    assert sdk.find_databricks_cli() == real
+    assert sdk.resolve_access({"profile": "p1"}).cli_path == real
 
 
-def test_find_cli_searches_usual_install_dirs(tmp_path, monkeypatch):
-    real = make_cli(tmp_path / "homebrew")
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr(sdk, "CLI_SEARCH_DIRS", (str(tmp_path / "nowhere"), str(tmp_path / "homebrew")))
+def test_without_a_cli_databricks_cli_auth_says_how_to_install_it(home, tmp_path, no_cli):
+    write_config(home, "[p1]\nhost = %s\n" % HOST)
+    legacy = make_cli(tmp_path / "empty-bin", version_line="Version 0.18.0")
 
-    assert sdk.find_databricks_cli() == real
+    with pytest.raises(DatabricksModuleError) as caught:
+        sdk.resolve_access({"profile": "p1"})
 
-
-def test_find_cli_reports_only_legacy_cli(tmp_path, monkeypatch):
-    legacy = make_cli(tmp_path / "legacy", size=4096)
-    monkeypatch.setenv("PATH", str(tmp_path / "legacy"))
-    monkeypatch.setattr(sdk, "CLI_SEARCH_DIRS", ())
-
-    with pytest.raises(DatabricksModuleError, match="legacy Python databricks-cli") as caught:
-        sdk.find_databricks_cli()
-    assert legacy in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith("auth_type databricks-cli needs the Databricks CLI. The Databricks CLI was not found")
+    assert "Skipped, as they are not the Databricks CLI: %s" % legacy in message
+    assert "Install the Databricks CLI" in message
 
 
-def test_find_cli_reports_a_missing_cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(sdk, "CLI_SEARCH_DIRS", ())
+@pytest.mark.parametrize("given, words", [
+    ("{tmp}/missing", "{tmp}/missing does not exist or is not executable"),
+    ("no-such-cli", "no-such-cli was not found on PATH"),
+])
+def test_a_given_cli_that_is_not_there_is_explained(home, tmp_path, no_cli, given, words):
+    write_config(home, "[p1]\nhost = %s\n" % HOST)
 
-    with pytest.raises(DatabricksModuleError, match="was not found on PATH.*Install the Databricks CLI"):
-        sdk.find_databricks_cli()
+    with pytest.raises(DatabricksModuleError) as caught:
+        sdk.resolve_access({"profile": "p1", "databricks_cli": given.format(tmp=tmp_path)})
 
-
-def test_find_cli_given_explicitly(tmp_path, monkeypatch):
-    real = make_cli(tmp_path / "bin", name="databricks-1.12")
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    not_executable = tmp_path / "bin" / "plain"
-    not_executable.write_text("x")
-
-    assert sdk.find_databricks_cli(real) == real
-    assert sdk.find_databricks_cli("databricks-1.12") == real
-    with pytest.raises(DatabricksModuleError, match="does not exist"):
-        sdk.find_databricks_cli(str(tmp_path / "missing"))
-    with pytest.raises(DatabricksModuleError, match="not executable"):
-        sdk.find_databricks_cli(str(not_executable))
-    with pytest.raises(DatabricksModuleError, match="not found on PATH"):
-        sdk.find_databricks_cli("no-such-cli")
+    assert words.format(tmp=tmp_path) in str(caught.value)
 
 
 def test_check_ca_file(tmp_path):
@@ -442,7 +431,7 @@ def test_explain_missing_profile_from_sdk(cli_access):
     error = ValueError("resolve: /home/dev/.databrickscfg has no p1 profile configured" + SDK_DEBUG)
 
     assert explain_error(error, cli_access, "list serving endpoints") == (
-        "Profile 'p1' is not in ~/.databrickscfg. Log in once with: " + PROFILE_LOGIN)
+        "Profile 'p1' is not in %s. Log in once with: %s" % (cli_access.config_file, PROFILE_LOGIN))
 
 
 def test_explain_never_reveals_a_token(pat_access):
@@ -536,3 +525,80 @@ def test_build_workspace_client_uses_only_the_given_settings(monkeypatch):
     config = client.config
     assert (config.host, config.auth_type, config.token, config.profile) == ("https://127.0.0.1:9", "pat", TOKEN, None)
     assert (config.http_timeout_seconds, config.retry_timeout_seconds) == (1, 1)
+
+
+def test_build_workspace_client_reads_the_profile_from_the_given_config_file(home, tmp_path, monkeypatch):
+    """The SDK gets the file resolve_access read the profile from (DATABRICKS_CONFIG_FILE): a profile that is only
+    there is found by the SDK too."""
+    elsewhere = write_config(str(tmp_path), "[only-here]\nhost = https://127.0.0.1:9\ntoken = %s\n" % TOKEN,
+                             name="team.databrickscfg")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", elsewhere)
+    monkeypatch.setattr(sdk.Config, "_resolve_host_metadata", lambda self: None, raising=False)
+    access = sdk.resolve_access({"profile": "only-here", "timeout": 1, "retry_timeout": 1})
+    # The client takes the file from access, not from the environment of the moment.
+    monkeypatch.delenv("DATABRICKS_CONFIG_FILE")
+
+    with sdk.isolated_environment():
+        client = sdk.build_workspace_client(access)
+
+    config = client.config
+    assert (config.config_file, config.profile, config.host, config.auth_type) == (
+        elsewhere, "only-here", "https://127.0.0.1:9", "pat")
+
+
+# ----------------------------------------------------------------------------- reporting errors
+@pytest.mark.parametrize("error, status", [
+    (sdk_errors.Unauthenticated("x"), 401),
+    (sdk_errors.PermissionDenied("x"), 403),
+    (sdk_errors.NotFound("x"), 404),
+    (sdk_errors.ResourceDoesNotExist("x"), 404),
+    (sdk_errors.TooManyRequests("x"), 429),
+    (sdk_errors.InternalError("x"), 500),
+    (sdk_errors.TemporarilyUnavailable("x"), 503),
+    (sdk_errors.InvalidParameterValue("x"), 400),
+    (sdk_errors.DeadlineExceeded("x"), None),
+    (ValueError("x"), None),
+])
+def test_http_status_of_sdk_errors(error, status):
+    assert sdk.http_status(error) == status
+
+
+def test_with_report_errors_bad_options_raise_a_workspace_error_without_the_token(home):
+    with patch_module_args({"host": HOST, "token": TOKEN, "timeout": 0}):
+        module = DatabricksSdkModule(argument_spec={})
+    module.report_errors = True
+
+    with pytest.raises(sdk.WorkspaceError) as caught:
+        module.access  # pylint: disable=pointless-statement
+
+    assert caught.value.message == "timeout must be at least 1 second, got 0" == str(caught.value)
+    assert caught.value.host == HOST
+
+
+def test_with_report_errors_a_refused_request_raises_a_workspace_error_with_advice(monkeypatch):
+    monkeypatch.setattr(sdk, "check_reachable", lambda access: None)
+    monkeypatch.setattr(sdk, "build_workspace_client", lambda access: object())
+    with patch_module_args({"host": HOST, "token": TOKEN}):
+        module = DatabricksSdkModule(argument_spec={})
+    module.report_errors = True
+
+    with pytest.raises(sdk.WorkspaceError) as caught:
+        with module.workspace_client("list serving endpoints"):
+            raise sdk_errors.PermissionDenied("no access for %s" % TOKEN)
+
+    assert caught.value.host == HOST
+    assert caught.value.message.startswith("%s refused to list serving endpoints for the given token (HTTP 403" % HOST)
+    assert TOKEN not in caught.value.message
+
+
+def test_without_report_errors_the_same_error_fails_the_module(monkeypatch, capsys):
+    monkeypatch.setattr(sdk, "check_reachable", lambda access: None)
+    monkeypatch.setattr(sdk, "build_workspace_client", lambda access: object())
+
+    def body(module):
+        with module.workspace_client("list serving endpoints"):
+            raise sdk_errors.PermissionDenied("no access")
+
+    result = _run_module({"host": HOST, "token": TOKEN}, body, capsys)
+
+    assert result["failed"] is True and "HTTP 403: no access" in result["msg"]

@@ -7,6 +7,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metada
     read_legacy_helper_values,
     render_helper_metadata,
 )
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._token_helper import render_helper
 
 LEGACY_HELPER = '''#!/bin/sh
 set -eu
@@ -46,3 +47,12 @@ def test_the_oldest_helper_names_are_read_too():
 
 def test_values_with_shell_expansions_are_not_taken():
     assert read_legacy_helper_values('FMAPI_PROFILE="$(whoami)"\nFMAPI_HOST="https://x`id`"\n') == {}
+
+
+def test_the_token_helper_carries_its_settings_on_its_second_line():
+    text = render_helper("/usr/bin/python3", "/usr/local/bin/databricks", "p1", "https://h.example.com", 15, 60)
+
+    assert text.splitlines()[1].startswith("# fmapi-coding-agents-helper: ")
+    assert read_helper_metadata(text) == {
+        "version": 1, "interpreter": "/usr/bin/python3", "databricks_cli": "/usr/local/bin/databricks",
+        "profile": "p1", "host": "https://h.example.com", "ttl_minutes": 15, "login_timeout": 60}

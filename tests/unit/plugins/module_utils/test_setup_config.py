@@ -40,18 +40,50 @@ def test_empty_command_line_values_count_as_not_given():
     assert values["ttl"] == DEFAULTS["ttl"]
 
 
-def test_host_is_normalized_and_must_be_https():
-    values, _sources = resolve({"host": HOST + "///"}, {}, "config file", {})
+def test_host_is_normalized_without_a_note():
+    notes = []
+    values, _sources = resolve({"host": " HTTPS://ADB-123.azuredatabricks.net:443///"}, {}, "config file", {}, notes)
     assert values["host"] == HOST
-    for bad in ("http://adb-123.azuredatabricks.net", "adb-123.azuredatabricks.net", "https://", "ftp://x"):
-        with pytest.raises(ConfigError, match="must be the workspace URL starting with https://"):
-            resolve({"host": bad}, {}, "config file", {})
+    assert notes == []
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("http://adb-123.azuredatabricks.net", "must start with https://"),
+    ("adb-123.azuredatabricks.net", "must start with https://"),
+    ("ftp://x", "must start with https://"),
+    ("https://", "after https:// must come a host name"),
+])
+def test_host_must_be_https_and_the_error_names_the_source(bad, words):
+    with pytest.raises(ConfigError) as caught:
+        resolve({"host": bad}, {}, "config file", {})
+    assert words in str(caught.value)
+    assert str(caught.value).endswith("(from the command line)")
 
 
 @pytest.mark.parametrize("bad", ["https://x.net/$(id)", "https://x.net; rm -rf ~", "https://x .net", "https://x.net`id`"])
 def test_host_with_shell_characters_is_refused(bad):
-    with pytest.raises(ConfigError, match="characters a workspace URL cannot have"):
+    with pytest.raises(ConfigError, match="which no workspace URL has"):
         resolve({"host": bad}, {}, "config file", {})
+
+
+def test_a_host_pasted_from_the_browser_is_reduced_with_a_note_naming_its_source():
+    notes = []
+    config = validate_config_data({"host": HOST + "/?o=123"}, "config file team.yml", notes)
+    values, sources = resolve({}, config, "config file team.yml", {}, notes)
+
+    assert (values["host"], sources["host"]) == (HOST, "config file team.yml")
+    assert notes == ["host from config file team.yml: %s/?o=123 was reduced to the workspace URL %s: the part after "
+                     "the host name (/?o=123) is not part of it." % (HOST, HOST)]
+
+    notes = []
+    resolve({"host": HOST + "/browse"}, {}, "config file", {}, notes)
+    assert len(notes) == 1 and notes[0].startswith("host from the command line: %s/browse was reduced" % HOST)
+
+
+def test_an_earlier_install_host_is_reduced_without_a_note():
+    notes = []
+    values, sources = resolve({}, {}, "config file", {"host": HOST + "/serving-endpoints/anthropic"}, notes)
+    assert (values["host"], sources["host"], notes) == (HOST, "earlier install", [])
 
 
 @pytest.mark.parametrize("profile", ["a b", "../x", "p;id", "p$x", ""])
@@ -60,8 +92,10 @@ def test_profile_must_be_simple(profile):
         values, _sources = resolve({"host": HOST, "profile": profile}, {}, "config file", {})
         assert values["profile"] == DEFAULTS["profile"]
         return
-    with pytest.raises(ConfigError, match="profile from the command line may contain only"):
+    with pytest.raises(ConfigError) as caught:
         resolve({"host": HOST, "profile": profile}, {}, "config file", {})
+    assert "is not a valid profile name: use only letters, digits, '_' and '-'" in str(caught.value)
+    assert str(caught.value).endswith("(from the command line)")
 
 
 @pytest.mark.parametrize("ttl,expected", [("1", 1), (60, 60), (" 30 ", 30)])
@@ -70,10 +104,17 @@ def test_ttl_accepts_whole_minutes_in_range(ttl, expected):
     assert values["ttl"] == expected
 
 
-@pytest.mark.parametrize("ttl", [0, 61, "abc", "1.5", True])
-def test_ttl_out_of_range_or_not_a_number_is_refused(ttl):
-    with pytest.raises(ConfigError, match="ttl from the command line"):
+@pytest.mark.parametrize("ttl, words", [
+    (0, "ttl must be from 1 to 60 minutes, got 0 (from the command line)"),
+    (61, "ttl must be from 1 to 60 minutes, got 61 (from the command line)"),
+    ("abc", "ttl must be a whole number of minutes, got 'abc' (from the command line)"),
+    ("1.5", "ttl must be a whole number of minutes, got '1.5' (from the command line)"),
+    (True, "ttl must be a whole number of minutes, got True (from the command line)"),
+])
+def test_ttl_out_of_range_or_not_a_number_is_refused(ttl, words):
+    with pytest.raises(ConfigError) as caught:
         resolve({"host": HOST, "ttl": ttl}, {}, "config file", {})
+    assert str(caught.value) == words
 
 
 def test_config_unknown_keys_are_rejected_with_the_valid_ones():
@@ -96,9 +137,21 @@ def test_config_must_be_an_object():
     assert validate_config_data(None, "empty file") == {}
 
 
-def test_config_values_are_validated_and_name_their_source():
-    with pytest.raises(ConfigError, match="ttl from config URL https://x/c.json must be between 1 and 60"):
-        validate_config_data({"ttl": 90}, "config URL https://x/c.json")
+@pytest.mark.parametrize("data, message", [
+    ({"ttl": 90}, "ttl must be from 1 to 60 minutes, got 90 (from config URL https://x/c.json)"),
+    ({"opus": "opus 4"}, "opus must be a serving endpoint name (letters, digits, '.', '-', '_'), got 'opus 4' "
+                         "(from config URL https://x/c.json)"),
+    ({"settings_location": "  "}, "settings_location from config URL https://x/c.json must be home, cwd or a path"),
+])
+def test_config_values_are_validated_and_name_their_source(data, message):
+    with pytest.raises(ConfigError) as caught:
+        validate_config_data(data, "config URL https://x/c.json")
+    assert str(caught.value) == message
+
+
+def test_model_names_are_trimmed_and_settings_location_kept():
+    values = validate_config_data({"model": " my-endpoint ", "settings_location": " ~/work/repo "}, "f")
+    assert values == {"model": "my-endpoint", "settings_location": "~/work/repo"}
 
 
 def test_invalid_earlier_values_are_ignored_not_fatal():

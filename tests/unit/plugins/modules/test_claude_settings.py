@@ -656,12 +656,14 @@ def test_no_backup_of_a_file_that_did_not_exist(run, settings_path):
 @pytest.mark.parametrize("args, message", [
     ({"host": "http://example.cloud.databricks.com"}, "must start with https://"),
     ({"host": "example.cloud.databricks.com"}, "must start with https://"),
-    ({"host": "http://127.0.0.1:8080"}, "allow_loopback_http=true"),
-    ({"host": "http://localhost:8080", "allow_loopback_http": True}, "must start with https://"),
-    ({"host": HOST + "/serving-endpoints/anthropic"}, "looks like an API base URL"),
-    ({"model": ""}, "model must not be empty"),
-    ({"opus": "a\nb"}, "opus must be a single line"),
-    ({"haiku": "   "}, "haiku must not be empty"),
+    ({"host": "http://127.0.0.1:8080"}, "must start with https://"),
+    ({"host": "https://x.example.com\"}, \"apiKeyHelper\": \"evil"}, "which no workspace URL has"),
+    ({"host": "https://dev@example.cloud.databricks.com"}, "must not contain a user name"),
+    ({"model": ""}, "model must be a serving endpoint name"),
+    ({"opus": "a\nb"}, "opus must be a serving endpoint name"),
+    ({"haiku": "   "}, "haiku must be a serving endpoint name"),
+    ({"sonnet": "claude sonnet"}, "sonnet must be a serving endpoint name"),
+    ({"allow_loopback_http": True}, "Unsupported parameters"),
     ({"api_key_helper": "/x\nrm -rf ~"}, "api_key_helper must be a single line"),
     ({"ttl_minutes": 0}, "ttl_minutes must be a whole number from 1 to 60"),
     ({"ttl_minutes": 61}, "ttl_minutes must be a whole number from 1 to 60"),
@@ -684,9 +686,27 @@ def test_helper_command_with_an_inlined_token_is_refused_without_showing_it(run,
     assert not settings_path.exists()
 
 
-def test_loopback_http_allowed_when_asked(run, settings_path):
-    run(host="http://127.0.0.1:8080/", allow_loopback_http=True)
-    assert load(settings_path)["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8080/serving-endpoints/anthropic"
+def test_plain_http_is_refused_even_for_a_loopback_address(run, settings_path):
+    result = run(host="http://127.0.0.1:8080/", expect_failure=True)
+    assert "must start with https://" in result["msg"]
+    assert not settings_path.exists()
+    result = run(host="http://127.0.0.1:8080/", allow_loopback_http=True, expect_failure=True)
+    assert "allow_loopback_http" in result["msg"]
+    assert not settings_path.exists()
+
+
+@pytest.mark.parametrize("pasted", [
+    HOST + "/browse/folders/1234?o=5678",
+    HOST + "/?o=1",
+    HOST + "/serving-endpoints/anthropic",
+    HOST + "/ml/endpoints#x",
+    HOST.upper().replace("HTTPS", "https") + ":443",
+])
+def test_a_url_copied_from_the_browser_is_reduced_to_the_workspace(run, settings_path, pasted):
+    result = run(host=pasted)
+    assert load(settings_path)["env"]["ANTHROPIC_BASE_URL"] == BASE_URL
+    assert result["settings"]["env"]["ANTHROPIC_BASE_URL"] == BASE_URL
+    assert run(host=HOST)["changed"] is False
 
 
 def test_absent_needs_no_host(run, settings_path):
@@ -746,3 +766,202 @@ def test_unreadable_file_is_reported(run, settings_path, monkeypatch):
     monkeypatch.setattr(claude_settings, "read_bytes", denied)
     result = run(expect_failure=True)
     assert result["msg"] == "Cannot read %s: [Errno 13] Permission denied: '%s'" % (settings_path, settings_path)
+
+
+# ------------------------------------------------------ the plugin, in the same write
+
+MARKETPLACE = "fmapi-coding-agents"
+PLUGIN_ID = "fmapi-coding-agents@fmapi-coding-agents"
+SOURCE = "/home/dev/.claude/fmapi-coding-agents/marketplace"
+PLUGIN = {"source": SOURCE, "marketplace": MARKETPLACE, "plugin": "fmapi-coding-agents"}
+DECLARED = {"source": {"source": "directory", "path": SOURCE}}
+# Plugins of the user's own, as Claude Code writes them.
+TEAM_PLUGINS = {
+    "extraKnownMarketplaces": {"team-tools": {"source": {"source": "github", "repo": "example/team-tools"}}},
+    "enabledPlugins": {"formatter@team-tools": True, "linter@team-tools": False},
+}
+
+
+@pytest.fixture(name="writes")
+def writes_fixture(monkeypatch):
+    """The paths the module writes with atomic_write, in order (the writes still happen)."""
+    written = []
+    original = claude_settings.atomic_write
+
+    def counting(module, path, content, mode):
+        written.append(str(path))
+        return original(module, path, content, mode)
+
+    monkeypatch.setattr(claude_settings, "atomic_write", counting)
+    return written
+
+
+def test_plugin_is_declared_in_the_same_single_write(run, settings_path, writes):
+    write(settings_path, USER_FILE)
+
+    result = run(plugin=PLUGIN)
+
+    assert writes.count(str(settings_path)) == 1
+    data = load(settings_path)
+    assert data["extraKnownMarketplaces"] == {MARKETPLACE: DECLARED}
+    assert data["enabledPlugins"] == {PLUGIN_ID: True}
+    assert data["env"]["ANTHROPIC_BASE_URL"] == BASE_URL and data["apiKeyHelper"] == HELPER
+    assert data["model"] == "opus" and list(data)[:6] == list(json.loads(USER_FILE))
+    assert result["plugin_id"] == PLUGIN_ID
+    assert result["set_keys"][-2:] == ["extraKnownMarketplaces." + MARKETPLACE, "enabledPlugins." + PLUGIN_ID]
+    assert "apiKeyHelper" in result["set_keys"]
+
+
+def test_plugin_and_fmapi_keys_again_change_nothing_and_write_nothing(run, settings_path, writes):
+    run(plugin=PLUGIN)
+    inode = os.stat(settings_path).st_ino
+    del writes[:]
+
+    result = run(plugin=PLUGIN, diff=True)
+
+    assert result["changed"] is False and result["set_keys"] == [] and "diff" not in result
+    assert writes == [] and os.stat(settings_path).st_ino == inode
+
+
+def test_plugin_source_is_written_absolute(run, settings_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    run(plugin=dict(PLUGIN, source="~/.claude/fmapi-coding-agents/marketplace"))
+    assert load(settings_path)["extraKnownMarketplaces"][MARKETPLACE]["source"]["path"] == str(
+        tmp_path / "home" / ".claude" / "fmapi-coding-agents" / "marketplace")
+
+
+def test_plugin_keeps_other_marketplaces_and_plugins(run, settings_path):
+    write(settings_path, json.dumps(TEAM_PLUGINS, indent=2) + "\n")
+    run(plugin=PLUGIN, fmapi_keys=False)
+    data = load(settings_path)
+    assert list(data["extraKnownMarketplaces"]) == ["team-tools", MARKETPLACE]
+    assert data["extraKnownMarketplaces"]["team-tools"] == TEAM_PLUGINS["extraKnownMarketplaces"]["team-tools"]
+    assert data["enabledPlugins"] == dict(TEAM_PLUGINS["enabledPlugins"], **{PLUGIN_ID: True})
+
+
+def test_a_moved_folder_updates_the_path_and_keeps_other_entry_members(run, settings_path):
+    write(settings_path, json.dumps({
+        "extraKnownMarketplaces": {MARKETPLACE: {"source": {"source": "directory", "path": "/old/place"},
+                                                 "autoUpdate": False}},
+        "enabledPlugins": {PLUGIN_ID: True},
+    }, indent=2))
+    result = run(plugin=PLUGIN, fmapi_keys=False)
+    assert result["set_keys"] == ["extraKnownMarketplaces." + MARKETPLACE]
+    assert load(settings_path)["extraKnownMarketplaces"][MARKETPLACE] == dict(DECLARED, autoUpdate=False)
+
+
+def test_a_disabled_plugin_is_enabled_again(run, settings_path):
+    write(settings_path, json.dumps({"extraKnownMarketplaces": {MARKETPLACE: DECLARED},
+                                     "enabledPlugins": {PLUGIN_ID: False}}))
+    result = run(plugin=PLUGIN, fmapi_keys=False)
+    assert result["changed"] is True and result["set_keys"] == ["enabledPlugins." + PLUGIN_ID]
+    assert load(settings_path)["enabledPlugins"] == {PLUGIN_ID: True}
+
+
+def test_fmapi_keys_false_touches_only_the_plugin_keys(run, settings_path, writes):
+    other_helper = "/somewhere/else/helper"
+    fmapi = {"apiKeyHelper": other_helper, "env": dict(OUR_ENV, ANTHROPIC_MODEL="my-own-choice"),
+             "permissions": {"deny": ["Read(./.env)"]}}
+    write(settings_path, json.dumps(dict(fmapi, theme="dark"), indent=2) + "\n")
+
+    # No host and no api_key_helper needed: this run does not write them.
+    result = run(host=None, api_key_helper=None, fmapi_keys=False, plugin=PLUGIN)
+
+    data = load(settings_path)
+    assert {key: data[key] for key in fmapi} == fmapi
+    assert data["theme"] == "dark"
+    assert data["enabledPlugins"] == {PLUGIN_ID: True}
+    assert result["set_keys"] == ["extraKnownMarketplaces." + MARKETPLACE, "enabledPlugins." + PLUGIN_ID]
+    assert result["settings"] == {} and result["state_file"] is None
+    assert writes == [str(settings_path)]
+    assert not sidecar(settings_path).exists()
+
+
+def test_fmapi_keys_false_on_a_new_file_declares_only_the_plugin(run, settings_path):
+    run(host=None, api_key_helper=None, fmapi_keys=False, plugin=PLUGIN)
+    assert load(settings_path) == {"extraKnownMarketplaces": {MARKETPLACE: DECLARED},
+                                   "enabledPlugins": {PLUGIN_ID: True}}
+    assert file_mode(settings_path) == 0o600
+
+
+def test_absent_removes_fmapi_keys_and_plugin_together(run, settings_path, writes):
+    write(settings_path, USER_FILE)
+    run(plugin=PLUGIN)
+    del writes[:]
+
+    result = run(state="absent", plugin=PLUGIN)
+
+    assert settings_path.read_text(encoding="utf-8") == USER_FILE
+    assert writes == [str(settings_path)]
+    assert {"extraKnownMarketplaces." + MARKETPLACE, "enabledPlugins." + PLUGIN_ID,
+            "apiKeyHelper"} <= set(result["removed_keys"])
+    assert result["plugin_id"] == PLUGIN_ID
+
+
+def test_absent_deletes_a_file_that_held_only_fmapi_keys_and_the_plugin(run, settings_path):
+    run(plugin=PLUGIN)
+    result = run(state="absent", plugin=PLUGIN)
+    assert result["file_deleted"] is True
+    assert not settings_path.exists() and not sidecar(settings_path).exists()
+
+
+def test_absent_with_fmapi_keys_false_removes_only_the_plugin(run, settings_path):
+    write(settings_path, json.dumps(TEAM_PLUGINS, indent=2) + "\n")
+    run(plugin=PLUGIN)
+    fmapi_before = {key: load(settings_path)[key] for key in ("apiKeyHelper", "env", "permissions")}
+
+    result = run(state="absent", fmapi_keys=False, plugin={"marketplace": MARKETPLACE, "plugin": "fmapi-coding-agents"})
+
+    data = load(settings_path)
+    assert {key: data[key] for key in fmapi_before} == fmapi_before
+    assert data["extraKnownMarketplaces"] == TEAM_PLUGINS["extraKnownMarketplaces"]
+    assert data["enabledPlugins"] == TEAM_PLUGINS["enabledPlugins"]
+    assert result["removed_keys"] == ["extraKnownMarketplaces." + MARKETPLACE, "enabledPlugins." + PLUGIN_ID]
+    assert sidecar(settings_path).exists()
+
+
+def test_absent_drops_every_plugin_of_the_marketplace_but_not_others(run, settings_path):
+    write(settings_path, json.dumps({
+        "extraKnownMarketplaces": {MARKETPLACE: DECLARED},
+        "enabledPlugins": {PLUGIN_ID: True, "extra@" + MARKETPLACE: False, "formatter@team-tools": True,
+                           "x@" + MARKETPLACE + "-other": True},
+        "theme": "dark",
+    }, indent=2))
+    run(state="absent", fmapi_keys=False, plugin=PLUGIN)
+    assert load(settings_path) == {
+        "enabledPlugins": {"formatter@team-tools": True, "x@" + MARKETPLACE + "-other": True},
+        "theme": "dark",
+    }
+
+
+def test_absent_leaves_plugin_objects_that_were_already_empty(run, settings_path):
+    write(settings_path, json.dumps({"extraKnownMarketplaces": {}, "enabledPlugins": {}, "theme": "dark"}))
+    result = run(state="absent", fmapi_keys=False, plugin=PLUGIN)
+    assert result["changed"] is False
+    assert load(settings_path) == {"extraKnownMarketplaces": {}, "enabledPlugins": {}, "theme": "dark"}
+
+
+def test_plugin_in_check_mode_writes_nothing(run, settings_path, writes):
+    write(settings_path, USER_FILE)
+    result = run(plugin=PLUGIN, check=True, diff=True)
+    assert result["changed"] is True and PLUGIN_ID in result["diff"]["after"]
+    assert writes == [] and settings_path.read_text(encoding="utf-8") == USER_FILE
+
+
+@pytest.mark.parametrize("plugin, message", [
+    (dict(PLUGIN, marketplace="a@b"), "is not usable"),
+    (dict(PLUGIN, plugin="with space"), "is not usable"),
+    ({"marketplace": MARKETPLACE, "plugin": "fmapi-coding-agents"}, "plugin.source is required with state=present"),
+])
+def test_bad_plugin_values_fail_before_touching_anything(run, settings_path, plugin, message):
+    write(settings_path, USER_FILE)
+    result = run(plugin=plugin, expect_failure=True)
+    assert message in result["msg"]
+    assert settings_path.read_text(encoding="utf-8") == USER_FILE
+
+
+def test_plugin_key_of_the_wrong_type_fails_without_changing_anything(run, settings_path):
+    write(settings_path, json.dumps({"enabledPlugins": ["x"]}))
+    result = run(plugin=PLUGIN, expect_failure=True)
+    assert "'enabledPlugins' is a JSON array" in result["msg"]
+    assert load(settings_path) == {"enabledPlugins": ["x"]}

@@ -14,7 +14,9 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.modules import databricks_oauth
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import use_home
 
 HOST = "https://my-workspace.cloud.databricks.com"
 PROFILE = "fmapi-claudecode-profile"
@@ -38,8 +40,8 @@ class FakeCliBoundary:
         self.tokens = [ACTIVE]
         self.login_result = dbcli.CliRun(0, "", "Profile %s was successfully saved\n" % PROFILE)
         self.browser = (True, "BROWSER is set")
-        self.found = dbcli.FoundCli(CLI, "1.12.1", [])
-        self.version = "1.12.1"
+        # The executables that exist, and what `--version` says of them (None: not the Databricks CLI).
+        self.versions = {CLI: "1.12.1"}
         self.token_calls = []
         self.login_calls = []
         self.on_login = None
@@ -57,11 +59,7 @@ class FakeCliBoundary:
 
 @pytest.fixture(name="home")
 def home_fixture(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("DATABRICKS_CONFIG_FILE", raising=False)
-    return home
+    return use_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(name="cli")
@@ -70,9 +68,9 @@ def cli_fixture(monkeypatch, home):
     monkeypatch.setattr(dbcli, "fetch_token", boundary.fetch_token)
     monkeypatch.setattr(dbcli, "run_login", boundary.run_login)
     monkeypatch.setattr(dbcli, "browser_can_open", lambda environ: boundary.browser)
-    monkeypatch.setattr(dbcli, "find_cli", lambda environ: boundary.found)
-    monkeypatch.setattr(dbcli, "cli_version", lambda path, env: boundary.version)
-    monkeypatch.setattr(dbcli, "is_executable_file", lambda path: path == CLI)
+    # The real finder (_workspace.find_cli) looks at these executables only.
+    monkeypatch.setattr(ws, "cli_version", lambda path, env: boundary.versions.get(path))
+    monkeypatch.setattr(ws, "is_executable_file", lambda path: path in boundary.versions)
     return boundary
 
 
@@ -153,8 +151,9 @@ def test_status_reports_errors_without_failing(oauth, home, cli):
     assert result["login_required"] is False
 
 
-def test_no_cli_is_reported_by_status_and_fails_present(oauth, cli):
-    cli.found = dbcli.FoundCli(None, None, ["/usr/bin/databricks"])
+def test_no_cli_is_reported_by_status_and_fails_present(oauth, cli, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin")
+    cli.versions = {"/usr/bin/databricks": None}
 
     status = oauth(state="status")
     present = oauth(host=HOST, expect_failure=True)
@@ -165,7 +164,7 @@ def test_no_cli_is_reported_by_status_and_fails_present(oauth, cli):
 
 
 def test_a_cli_that_is_not_the_databricks_cli_is_no_cli(oauth, cli):
-    cli.version = None
+    cli.versions[CLI] = None
     result = oauth(state="status", databricks_cli=CLI)
     assert result["session"] == "no_cli" and "legacy Python databricks-cli" in result["msg"]
 
@@ -192,11 +191,16 @@ def test_the_config_file_variable_is_honoured(oauth, home, cli, monkeypatch, tmp
     assert oauth(state="status")["session"] == "active"
 
 
+def test_a_url_copied_from_the_browser_names_the_workspace(oauth, cli):
+    result = oauth(state="status", host=HOST + "/browse/folders/123?o=4567#x")
+
+    assert result["login_command"] == "databricks auth login --host %s --profile %s" % (HOST, PROFILE)
+
+
 # ----------------------------------------------------------------------------------------- present
 
 def test_present_logs_in_when_the_profile_is_missing(oauth, home, cli):
     cli.on_login = lambda: write_profile(home)
-    cli.found = dbcli.FoundCli(CLI, "1.12.1", [])
 
     result = oauth(host=HOST + "/", login_timeout=45)
 
@@ -317,7 +321,7 @@ def test_the_same_workspace_spelled_differently_is_not_another_workspace(oauth, 
 @pytest.mark.parametrize("args, message", [
     ({"profile": "p; id"}, "not a valid profile name"),
     ({"profile": "p\nq"}, "not a valid profile name"),
-    ({"host": "https://h.example.com; id"}, "not a valid workspace URL"),
+    ({"host": "https://h.example.com; id"}, "which no workspace URL has"),
     ({"host": "http://h.example.com"}, "must start with https://"),
     ({"login_timeout": 1}, "login_timeout must be from 10 to 3600"),
 ])

@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _ini as ini
 from ansible_collections.fmapi.coding_agents.plugins.modules import databricks_profile
-from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main, use_home
 
 PROFILE = "fmapi-claudecode-profile"
 HOST = "https://example.cloud.databricks.com"
@@ -51,10 +51,7 @@ auth_type = databricks-cli
 
 @pytest.fixture(name="home")
 def home_fixture(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    return home
+    return use_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(name="cfg")
@@ -133,6 +130,43 @@ def test_tilde_path_is_expanded(run, cfg):
 
 def test_host_is_normalized(run, cfg):
     result = run(host=HOST + "//")
+    assert result["host"] == HOST
+    assert "host      = %s\n" % HOST in read(cfg)
+
+
+def test_default_path_is_the_clis_default_file(run, cfg):
+    result = run(path=None)
+    assert result["path"] == str(cfg)
+    assert "[%s]" % PROFILE in read(cfg)
+
+
+def test_default_path_follows_databricks_config_file(run, cfg, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "work" / "databricks.cfg"
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(elsewhere))
+
+    result = run(path=None)
+
+    assert result["path"] == str(elsewhere)
+    assert "[%s]" % PROFILE in read(elsewhere)
+    assert not cfg.exists()
+    # What the CLI reads is what a second run compares with.
+    assert run(path=None)["changed"] is False
+
+
+def test_an_explicit_path_wins_over_databricks_config_file(run, cfg, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "unused.cfg"))
+    assert run()["path"] == str(cfg)
+    assert cfg.exists() and not (tmp_path / "unused.cfg").exists()
+
+
+@pytest.mark.parametrize("pasted", [
+    HOST + "/browse/folders/1234?o=5678",
+    HOST + "/?o=1",
+    HOST + "/serving-endpoints/anthropic",
+    HOST + "/#workspace/Users",
+])
+def test_a_url_copied_from_the_browser_is_reduced_to_the_workspace(run, cfg, pasted):
+    result = run(host=pasted)
     assert result["host"] == HOST
     assert "host      = %s\n" % HOST in read(cfg)
 
@@ -332,9 +366,11 @@ def test_bad_profile_names_are_refused(run, cfg, profile):
 
 @pytest.mark.parametrize("host, message", [
     ("http://example.cloud.databricks.com", "must start with https://"),
+    ("http://127.0.0.1:8080", "must start with https://"),
     ("example.cloud.databricks.com", "must start with https://"),
-    (HOST + "/serving-endpoints/anthropic", "looks like an API base URL"),
-    (HOST + "?o=1", "must not have a query"),
+    ("https://user:secret@example.cloud.databricks.com", "must not contain a user name"),
+    (HOST + "\n[evil]", "control characters"),
+    ("'%s'" % HOST, "which no workspace URL has"),
 ])
 def test_bad_hosts_are_refused(run, cfg, host, message):
     result = run(host=host, expect_failure=True)
@@ -342,12 +378,10 @@ def test_bad_hosts_are_refused(run, cfg, host, message):
     assert not cfg.exists()
 
 
-def test_plain_http_only_for_loopback_and_only_when_allowed(run, cfg):
-    assert "must start with https://" in run(host="http://127.0.0.1:8080", expect_failure=True)["msg"]
-    result = run(host="http://127.0.0.1:8080/", allow_loopback_http=True)
-    assert result["host"] == "http://127.0.0.1:8080"
-    assert "must start with https://" in run(host="http://localhost:8080", allow_loopback_http=True,
-                                             expect_failure=True)["msg"]
+def test_plain_http_cannot_be_allowed_any_more(run, cfg):
+    result = run(host="http://127.0.0.1:8080/", allow_loopback_http=True, expect_failure=True)
+    assert "allow_loopback_http" in result["msg"]
+    assert not cfg.exists()
 
 
 def test_host_is_required_for_present(run):

@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
+import requests
 from ansible.module_utils.testing import patch_module_args
 from databricks.sdk import errors as sdk_errors
 
@@ -446,3 +448,131 @@ def test_main_reports_a_server_that_is_not_a_workspace(fake_workspace, capsys, m
 
     assert result["failed"] is True and "did not answer like a Databricks workspace" in result["msg"]
     assert fake_workspace.calls == []
+
+
+# ----------------------------------------------------------------------------- checks
+SWITCH = "To switch: ansible-playbook fmapi.coding_agents.setup -e %s=<endpoint>"
+
+
+def by_label(checks):
+    return {check["label"]: check for check in checks}
+
+
+def test_main_returns_a_connectivity_check_and_one_models_check_per_setting(fake_workspace, capsys):
+    fake_workspace.endpoints.append(raw_endpoint("databricks-claude-haiku-9", ready="NOT_READY"))
+    result = run({"host": HOST, "token": TOKEN, "validate": {
+        "model": "databricks-claude-sonnet-4-6", "opus": "databricks-claude-opus-7",
+        "haiku": "databricks-claude-haiku-9", "sonnet": ""}}, capsys)
+
+    checks = result["checks"]
+    assert result["error"] is None
+    assert checks[0] == {"category": "Connectivity", "status": "PASS", "label": "Workspace", "fix": "",
+                         "value": "%s answered as the given token (6 serving endpoints)" % HOST}
+    assert [(check["category"], check["label"], check["status"]) for check in checks[1:]] == [
+        ("Models", "model", "PASS"), ("Models", "opus", "FAIL"), ("Models", "haiku", "WARN"),
+        ("Models", "sonnet", "SKIP")]
+    rows = by_label(checks)
+    assert rows["model"]["fix"] == "" and rows["sonnet"]["fix"] == ""
+    assert rows["opus"]["value"].startswith("Endpoint 'databricks-claude-opus-7' does not exist")
+    assert rows["opus"]["fix"].startswith("Did you mean 'databricks-claude-opus-4-6'?")
+    assert rows["opus"]["fix"].endswith("\n" + SWITCH % "opus")
+    assert "not ready" in rows["haiku"]["value"] and rows["haiku"]["fix"].endswith("\n" + SWITCH % "haiku")
+    assert TOKEN not in json.dumps(result)
+
+
+def test_main_without_validate_has_only_the_connectivity_check(fake_workspace, capsys):  # pylint: disable=unused-argument
+    checks = run({"host": HOST, "token": TOKEN}, capsys)["checks"]
+    assert [(check["category"], check["status"]) for check in checks] == [("Connectivity", "PASS")]
+
+
+# ----------------------------------------------------------------------------- report_errors
+WANTED = {"model": "databricks-claude-sonnet-4-6", "haiku": ""}
+
+
+def run_reporting(capsys, **args):
+    result = run(dict({"host": HOST, "token": TOKEN, "report_errors": True, "validate": WANTED}, **args), capsys)
+    assert "failed" not in result, result.get("msg")
+    assert result["changed"] is False and result["endpoints"] == [] and result["count"] == 0
+    assert result["validation"] == [] and result["validation_failed"] is False
+    connectivity = result["checks"][0]
+    assert (connectivity["category"], connectivity["status"], connectivity["label"]) == (
+        "Connectivity", "FAIL", "Workspace")
+    assert connectivity["value"] == result["error"]
+    assert result["checks"][1:] == [
+        {"category": "Models", "status": "SKIP", "label": "model", "fix": "",
+         "value": "databricks-claude-sonnet-4-6: needs a working connection (see Connectivity)"},
+        {"category": "Models", "status": "SKIP", "label": "haiku", "value": "not configured", "fix": ""}]
+    assert TOKEN not in json.dumps(result)
+    return result, connectivity
+
+
+def test_report_errors_turns_a_403_into_a_permission_fix(fake_workspace, capsys):
+    fake_workspace.errors[module.LIST_PATH] = sdk_errors.PermissionDenied(
+        "User %s may not list serving endpoints" % TOKEN, error_code="PERMISSION_DENIED")
+
+    result, connectivity = run_reporting(capsys)
+
+    assert "HTTP 403" in result["error"] and result["host"] == HOST
+    assert "lacks a permission" in connectivity["fix"] and "CAN QUERY" in connectivity["fix"]
+
+
+@pytest.mark.parametrize("error", [
+    sdk_errors.InternalError("boom", error_code="INTERNAL_ERROR"),
+    sdk_errors.TemporarilyUnavailable("down for maintenance", error_code="TEMPORARILY_UNAVAILABLE"),
+])
+def test_report_errors_says_a_5xx_is_on_the_workspace_side(fake_workspace, capsys, error):
+    fake_workspace.errors[module.LIST_PATH] = error
+
+    result, connectivity = run_reporting(capsys)
+
+    assert "internal problem" in result["error"]
+    assert connectivity["fix"].startswith("The workspace's side: try again later")
+
+
+def test_report_errors_points_at_the_network_when_nothing_answers(capsys, monkeypatch):
+    """A real connection to a loopback port nobody listens on: refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = "https://127.0.0.1:%d" % port
+    for variable in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+
+    result, connectivity = run_reporting(capsys, host=host, timeout=5, retry_timeout=5)
+    failed = run({"host": host, "token": TOKEN, "timeout": 5, "retry_timeout": 5}, capsys)
+
+    assert "was refused" in result["error"] and result["host"] == host
+    assert "VPN" in connectivity["fix"] and "HTTPS_PROXY" in connectivity["fix"] and host in connectivity["fix"]
+    # Without report_errors the same problem is a failure with the same message.
+    assert failed["failed"] is True and failed["msg"] == result["error"]
+
+
+def test_report_errors_suggests_trusting_the_ca_on_a_tls_failure(fake_workspace, capsys):
+    fake_workspace.errors[module.LIST_PATH] = requests.exceptions.SSLError(
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate")
+
+    result, connectivity = run_reporting(capsys)
+
+    assert "could not be verified" in result["error"]
+    assert "SSL_CERT_FILE" in connectivity["fix"] and "REQUESTS_CA_BUNDLE" in connectivity["fix"]
+
+
+def test_report_errors_covers_a_missing_profile(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("DATABRICKS_CONFIG_FILE", raising=False)
+
+    result = run({"profile": "fmapi-claudecode-profile", "report_errors": True, "validate": WANTED}, capsys)
+
+    assert "failed" not in result
+    connectivity = result["checks"][0]
+    assert connectivity["status"] == "FAIL"
+    assert connectivity["value"].startswith("Profile 'fmapi-claudecode-profile' is not in %s"
+                                            % (tmp_path / ".databrickscfg"))
+    assert "ansible-playbook fmapi.coding_agents." in connectivity["fix"]
+    assert [check["status"] for check in result["checks"][1:]] == ["SKIP", "SKIP"]
+
+
+def test_without_report_errors_a_refusal_still_fails(fake_workspace, capsys):
+    fake_workspace.errors[module.LIST_PATH] = sdk_errors.InternalError("boom", error_code="INTERNAL_ERROR")
+    result = run({"host": HOST, "token": TOKEN, "validate": WANTED}, capsys)
+    assert result["failed"] is True and "internal problem" in result["msg"] and "checks" not in result

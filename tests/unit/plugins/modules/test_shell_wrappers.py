@@ -92,3 +92,67 @@ def test_backup_keeps_the_original(tmp_path, capsys):
     assert len(result["backup_files"]) == 1
     with open(result["backup_files"][0], "rb") as handle:
         assert handle.read() == USER_TOP + FMAPI_BLOCK
+
+
+def run_failing(capsys, **args):
+    """Run the module expecting a failure; the result and the raw output."""
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            shell_wrappers.main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    assert exit_info.value.code == 1 and result["failed"] is True, result
+    return result, out
+
+
+def assert_no_traceback(result, out):
+    assert "exception" not in result and "Traceback" not in out
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_rc_file_fails_with_the_file_and_the_fix(tmp_path, capsys):
+    rc = tmp_path / ".zshrc"
+    rc.write_bytes(USER_TOP + FMAPI_BLOCK)
+    rc.chmod(0o000)
+    try:
+        result, out = run_failing(capsys, paths=[str(rc)])
+    finally:
+        rc.chmod(0o644)
+    assert str(rc) in result["msg"] and "Permission denied" in result["msg"]
+    assert "chmod u+r %s" % rc in result["msg"] and "Nothing was changed" in result["msg"]
+    assert_no_traceback(result, out)
+    assert rc.read_bytes() == USER_TOP + FMAPI_BLOCK
+
+
+def test_an_rc_path_that_cannot_be_read_even_by_root_fails_cleanly(tmp_path, capsys):
+    """A path below a file: open() fails with ENOTDIR whoever runs it (unlike a missing file, which is skipped)."""
+    not_a_directory = tmp_path / "home-is-a-file"
+    not_a_directory.write_bytes(b"x")
+    rc = not_a_directory / ".zshrc"
+    result, out = run_failing(capsys, paths=[str(rc)])
+    assert result["msg"].startswith("Cannot read %s: Not a directory." % rc)
+    assert "chmod u+r %s" % rc in result["msg"] and "Nothing was changed" in result["msg"]
+    assert_no_traceback(result, out)
+
+
+def test_an_rc_path_that_is_a_directory_fails_cleanly(tmp_path, capsys):
+    rc = tmp_path / ".zshrc"
+    rc.mkdir()
+    result, out = run_failing(capsys, paths=[str(rc)])
+    assert result["msg"].startswith("Cannot read %s: Is a directory." % rc)
+    assert_no_traceback(result, out)
+
+
+def test_a_write_failure_names_the_file_and_what_to_do(tmp_path, capsys, monkeypatch):
+    rc = tmp_path / ".bashrc"
+    rc.write_bytes(USER_TOP + FMAPI_BLOCK)
+
+    def read_only(module, path, content, mode):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(shell_wrappers, "atomic_write", read_only)
+    result, out = run_failing(capsys, paths=[str(rc)])
+    assert result["msg"].startswith("Cannot write %s: Permission denied." % rc)
+    assert "# >>> NAME wrapper >>>" in result["msg"] and "Nothing was changed in it" in result["msg"]
+    assert_no_traceback(result, out)
+    assert rc.read_bytes() == USER_TOP + FMAPI_BLOCK

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -17,13 +18,14 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metadata import read_helper_metadata
 from ansible_collections.fmapi.coding_agents.plugins.modules import token_helper
-from ansible_collections.fmapi.coding_agents.tests.unit.plugins.module_utils.test_databricks_cli import (
-    FakeCli,
-    token_json,
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.module_utils.test_databricks_cli import FakeCli
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import (
+    legacy_databricks_cli,
+    scripted_databricks_cli,
+    search_only_path,
 )
 
 HOST = "https://my-workspace.cloud.databricks.com"
@@ -41,10 +43,7 @@ def home_fixture(tmp_path, monkeypatch):
 
 @pytest.fixture(name="fake_cli")
 def fake_cli_fixture(tmp_path, monkeypatch):
-    cli = FakeCli(tmp_path / "cli")
-    monkeypatch.setenv("FAKE_CLI_STATE", cli.state_path)
-    cli.script(token=[{"stdout": token_json(TOKEN, 60)}])
-    return cli
+    return scripted_databricks_cli(tmp_path / "cli", monkeypatch, TOKEN)
 
 
 @pytest.fixture(name="helper_path")
@@ -97,6 +96,8 @@ def run_command(command, fake_cli, **environ):
 # ---------------------------------------------------------------------------------------- present
 
 def test_present_writes_a_private_helper_and_returns_the_command(install, helper_path, fake_cli, home):
+    interpreter, why = _token_helper.choose_interpreter()
+
     result = install()
 
     assert result["changed"] is True
@@ -104,16 +105,34 @@ def test_present_writes_a_private_helper_and_returns_the_command(install, helper
     assert result["command"] == helper_path
     assert result["databricks_cli"] == fake_cli.path
     assert result["cli_version"] == "1.12.1"
-    assert result["interpreter"] == sys.executable
+    assert (result["interpreter"], result["interpreter_reason"]) == (interpreter, why)
     assert result["removed_legacy"] == []
     assert mode(helper_path) == 0o700
     assert mode(str(home / ".claude")) == 0o700
     text = read(helper_path)
-    assert text == _token_helper.render_helper(sys.executable, fake_cli.path, PROFILE, HOST, 30, 120)
-    first_line = "#!%s\n" % sys.executable if _token_helper.shebang_safe(sys.executable) else "#!/bin/sh\n"
-    assert text.startswith(first_line)
-    assert read_helper_metadata(text) == {"version": 1, "profile": PROFILE, "host": HOST,
+    assert text == _token_helper.render_helper(interpreter, fake_cli.path, PROFILE, HOST, 30, 120)
+    assert read_helper_metadata(text) == {"version": 1, "profile": PROFILE, "host": HOST, "interpreter": interpreter,
                                           "databricks_cli": fake_cli.path, "ttl_minutes": 30, "login_timeout": 120}
+
+
+def test_the_helper_is_a_sh_launcher_then_python(install, helper_path, tmp_path):
+    python = tmp_path / "Python Tools" / "python3"
+    python.parent.mkdir()
+    python.symlink_to(sys.executable)
+
+    install(interpreter=str(python))
+
+    lines = read(helper_path).splitlines()
+    assert lines[0] == "#!/bin/sh"
+    assert read_helper_metadata(lines[1] + "\n")["interpreter"] == str(python)
+    start = lines.index("''':'")
+    launcher = lines[start:lines.index("'''", start + 1) + 1]
+    # The chosen Python first (quoted for sh), then python3 on PATH and the usual places.
+    loop = next(line for line in launcher if line.startswith("for fmapi_python in "))
+    assert loop == "for fmapi_python in '%s' python3 /usr/bin/python3 /opt/homebrew/bin/python3 " \
+                   "/usr/local/bin/python3; do" % python
+    assert 'exec "$fmapi_python" "$0" "$@"' in [line.strip() for line in launcher] and launcher[-2] == "exit 127"
+    assert lines[len(launcher) + start] == "from __future__ import annotations"
 
 
 def test_the_written_helper_prints_the_token(install, fake_cli):
@@ -202,6 +221,101 @@ def test_the_legacy_pat_cache_is_removed(install, home):
     assert install()["removed_legacy"] == []
 
 
+# ------------------------------------------------------------------------------- the interpreter
+
+def python_link(directory, name="python3", target=sys.executable):
+    directory.mkdir(parents=True, exist_ok=True)
+    link = directory / name
+    link.symlink_to(target)
+    return str(link)
+
+
+def test_a_system_python_is_chosen_before_the_one_ansible_runs(tmp_path, monkeypatch):
+    system = python_link(tmp_path / "usr" / "bin")
+    monkeypatch.setattr(_token_helper, "SYSTEM_INTERPRETERS", (str(tmp_path / "missing" / "python3"), system))
+    assert _token_helper.choose_interpreter(platform="linux") == (system, "the system Python")
+
+
+def test_a_system_python_older_than_38_is_passed_over(tmp_path, monkeypatch):
+    old, new = python_link(tmp_path / "old"), python_link(tmp_path / "new")
+    monkeypatch.setattr(_token_helper, "SYSTEM_INTERPRETERS", (old, new))
+    versions = {old: (3, 6), new: (3, 12)}
+    assert _token_helper.choose_interpreter(platform="linux", version_of=versions.get)[0] == new
+
+
+@pytest.mark.parametrize("in_venv, words", [(False, "the Python Ansible runs on this machine"),
+                                            (True, "falls back to python3 on PATH")])
+def test_without_a_system_python_the_running_one_is_chosen(monkeypatch, in_venv, words):
+    monkeypatch.setattr(_token_helper, "SYSTEM_INTERPRETERS", ())
+    monkeypatch.setattr(_token_helper, "in_virtualenv", lambda: in_venv)
+    interpreter, why = _token_helper.choose_interpreter()
+    assert interpreter == sys.executable and words in why
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs /usr/bin/python3")
+@pytest.mark.parametrize("tools_installed", [False, True])
+def test_the_macos_python3_stub_is_used_only_with_the_command_line_tools(monkeypatch, tools_installed):
+    monkeypatch.setattr(_token_helper, "SYSTEM_INTERPRETERS", ("/usr/bin/python3",))
+    monkeypatch.setattr(_token_helper, "in_virtualenv", lambda: True)
+    chosen = _token_helper.choose_interpreter(platform="darwin", version_of=lambda path: (3, 9),
+                                              exists=lambda path: tools_installed)[0]
+    assert chosen == ("/usr/bin/python3" if tools_installed else sys.executable)
+
+
+def test_the_helper_keeps_working_when_its_python_is_deleted(install, fake_cli, tmp_path):
+    """The interpreter recorded at setup (here a virtual environment's) goes away: the launcher falls back."""
+    venv = tmp_path / "ansible-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    venv_python = str(venv / "bin" / "python")
+    result = install(interpreter=venv_python)
+    assert result["interpreter"] == venv_python
+    assert run_command(result["command"], fake_cli).stdout == TOKEN + "\n"
+
+    shutil.rmtree(str(venv))
+    fallback = tmp_path / "fallback-bin"
+    python_link(fallback)
+    completed = run_command(result["command"], fake_cli, PATH="%s:/usr/bin:/bin" % fallback)
+
+    assert not os.path.exists(venv_python)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (0, TOKEN + "\n", "")
+
+
+def test_a_python_older_than_38_on_path_is_passed_over(fake_cli, tmp_path, monkeypatch):
+    good = python_link(tmp_path / "good")
+    monkeypatch.setattr(_token_helper, "FALLBACK_INTERPRETERS", ("python3", good))
+    old_bin = tmp_path / "old-bin"
+    old_bin.mkdir()
+    calls = tmp_path / "old-python-calls"
+    (old_bin / "python3").write_text("#!/bin/sh\necho \"$@\" >> %s\nexit 1\n" % calls)
+    (old_bin / "python3").chmod(0o755)
+    path = tmp_path / "helper"
+    path.write_text(_token_helper.render_helper(str(tmp_path / "gone" / "python3"), fake_cli.path, PROFILE, HOST, 30))
+    path.chmod(0o700)
+
+    completed = run_command(str(path), fake_cli, PATH=str(old_bin))
+
+    assert (completed.returncode, completed.stdout) == (0, TOKEN + "\n"), completed.stderr
+    # Asked for its version only, never given the helper to run.
+    assert calls.read_text().startswith("-c import sys; sys.exit(sys.version_info < (3, 8))")
+    assert len(calls.read_text().splitlines()) == 1
+
+
+def test_without_any_python_the_helper_says_what_to_do(fake_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(_token_helper, "FALLBACK_INTERPRETERS", ("python3", str(tmp_path / "nowhere" / "python3")))
+    path = tmp_path / "helper"
+    path.write_text(_token_helper.render_helper(str(tmp_path / "gone" / "python3"), fake_cli.path, PROFILE, HOST, 30))
+    path.chmod(0o700)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+
+    completed = run_command(str(path), fake_cli, PATH=str(empty))
+
+    assert (completed.returncode, completed.stdout) == (127, "")
+    assert "no Python 3.8 or newer found" in completed.stderr
+    assert "ansible-playbook fmapi.coding_agents.setup" in completed.stderr
+    assert fake_cli.calls() == []
+
+
 # ----------------------------------------------------------------------------------------- absent
 
 def test_absent_removes_helper_and_legacy_cache(install, capsys, helper_path, home):
@@ -229,10 +343,10 @@ def test_absent_in_check_mode_removes_nothing(install, capsys, helper_path):
     ({"profile": "p; touch /tmp/fmapi-unit-pwned"}, "not a valid profile name"),
     ({"profile": "$(touch /tmp/fmapi-unit-pwned)"}, "not a valid profile name"),
     ({"host": "http://my-workspace.cloud.databricks.com"}, "must start with https://"),
-    ({"host": "https://x.example.com\"; touch /tmp/fmapi-unit-pwned #"}, "not a valid workspace URL"),
+    ({"host": "https://x.example.com\"; touch /tmp/fmapi-unit-pwned #"}, "which no workspace URL has"),
     ({"host": "https://x.example.com\nimport os"}, "control characters"),
-    ({"ttl_minutes": 0}, "ttl_minutes must be from 1 to 60, got 0"),
-    ({"ttl_minutes": 61}, "ttl_minutes must be from 1 to 60, got 61"),
+    ({"ttl_minutes": 0}, "ttl must be from 1 to 60 minutes, got 0"),
+    ({"ttl_minutes": 61}, "ttl must be from 1 to 60 minutes, got 61"),
     ({"login_timeout": 5}, "login_timeout must be from 10 to 3600"),
     ({"interpreter": "no-such-python"}, "was not found on PATH"),
     ({"interpreter": "/nonexistent/python3"}, "does not exist"),
@@ -287,22 +401,28 @@ def test_an_old_cli_gets_a_warning_about_force_refresh(install, fake_cli):
     assert any("older than v0.296.0" in warning for warning in result["_warnings"])
 
 
-def test_the_cli_is_found_when_not_given(capsys, helper_path, fake_cli, monkeypatch):
-    seen = []
+def test_the_cli_is_found_when_not_given_past_a_legacy_one(capsys, helper_path, fake_cli, monkeypatch, tmp_path):
+    search_only_path(monkeypatch)
+    legacy = legacy_databricks_cli(tmp_path / "legacy-bin")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path / "legacy-bin"), fake_cli.directory, "/usr/bin", "/bin"]))
 
-    def find_cli(environ):
-        seen.append(environ)
-        return dbcli.FoundCli(fake_cli.path, "1.12.1", ["/usr/bin/databricks"])
-
-    monkeypatch.setattr(dbcli, "find_cli", find_cli)
     result = run({"path": helper_path, "host": HOST}, capsys)
-    assert result["databricks_cli"] == fake_cli.path and seen
+
+    assert result["databricks_cli"] == fake_cli.path and result["cli_version"] == "1.12.1"
+    assert read_helper_metadata(read(helper_path))["databricks_cli"] == fake_cli.path
+    assert legacy != fake_cli.path
 
 
-def test_no_cli_found_lists_what_was_skipped(capsys, helper_path, monkeypatch):
-    monkeypatch.setattr(dbcli, "find_cli", lambda environ: dbcli.FoundCli(None, None, ["/usr/bin/databricks"]))
+def test_no_cli_found_lists_what_was_skipped(capsys, helper_path, monkeypatch, tmp_path):
+    search_only_path(monkeypatch)
+    legacy = legacy_databricks_cli(tmp_path / "legacy-bin")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(tmp_path / "legacy-bin"), "/usr/bin", "/bin"]))
+
     result = run({"path": helper_path, "host": HOST}, capsys, expect_failure=True)
-    assert "/usr/bin/databricks" in result["msg"] and "Install the Databricks CLI" in result["msg"]
+
+    assert legacy in result["msg"] and "not the Databricks CLI" in result["msg"]
+    assert "Install the Databricks CLI" in result["msg"]
+    assert not os.path.exists(helper_path)
 
 
 # --------------------------------------------------------------------------------- the script text
@@ -323,10 +443,20 @@ def test_paths_with_spaces_get_a_sh_start_and_a_quoted_command(install, home, fa
     assert (completed.returncode, completed.stdout) == (0, TOKEN + "\n"), completed.stderr
 
 
-def test_a_long_interpreter_path_does_not_go_into_the_shebang():
-    long_path = "/opt/" + "x" * 130 + "/python3"
-    assert not _token_helper.shebang_safe(long_path)
-    assert _token_helper.render_helper(long_path, "/usr/bin/databricks", PROFILE, HOST, 30).startswith("#!/bin/sh\n")
+def test_a_long_interpreter_path_is_fine_for_the_launcher(tmp_path, monkeypatch):
+    """A shebang line is limited (127 bytes on Linux); the launcher names the interpreter in sh instead."""
+    fake_cli = scripted_databricks_cli(tmp_path / "cli", monkeypatch, TOKEN)
+    deep = tmp_path / ("x" * 100) / ("y" * 100)
+    deep.mkdir(parents=True)
+    (deep / "python3").symlink_to(sys.executable)
+    path = tmp_path / "helper"
+    path.write_text(_token_helper.render_helper(str(deep / "python3"), fake_cli.path, PROFILE, HOST, 30))
+    path.chmod(0o700)
+
+    completed = run_command(_token_helper.helper_command(str(path)), fake_cli)
+
+    assert path.read_text().startswith("#!/bin/sh\n")
+    assert (completed.returncode, completed.stdout) == (0, TOKEN + "\n"), completed.stderr
 
 
 @pytest.mark.parametrize("interpreter", [sys.executable, "/opt/my python/bin/python3"])

@@ -34,8 +34,11 @@ def run(capsys, monkeypatch, path_env, **args):
     ("jq-1.6", "1.6"),
     ("no digits here", ""),
 ])
-def test_version_is_read_from_common_formats(output, version):
-    assert tool_info.parse_version(output) == version
+def test_version_is_read_from_common_formats(tmp_path, capsys, monkeypatch, output, version):
+    make_tool(tmp_path, "tool", output)
+    result = run(capsys, monkeypatch, str(tmp_path), name="tool", extra_paths=[])
+    assert result["version"] == version and result["version_output"] == output
+    assert result["version_ok"] is bool(version)
 
 
 def test_path_comes_before_extra_paths(tmp_path, capsys, monkeypatch):
@@ -72,4 +75,39 @@ def test_missing_tool(tmp_path, capsys, monkeypatch):
 
 def test_a_path_as_name_is_refused(tmp_path, capsys, monkeypatch):
     result = run(capsys, monkeypatch, str(tmp_path), name="/bin/sh")
-    assert result["failed"] is True and "bare executable name" in result["msg"]
+    assert result["failed"] is True and "bare executable name" in result["msg"] and "give a path as path" in result["msg"]
+
+
+def test_a_path_outside_path_is_checked_where_it_is(tmp_path, capsys, monkeypatch):
+    elsewhere = make_tool(tmp_path / "just-installed", "databricks", "Databricks CLI v1.12.1")
+    make_tool(tmp_path / "on-path", "databricks", "Databricks CLI v0.200.0")
+    result = run(capsys, monkeypatch, str(tmp_path / "on-path"), path=elsewhere, min_version="0.296.0")
+    assert result["found"] is True and result["path"] == elsewhere and result["on_path"] is False
+    assert result["version"] == "1.12.1" and result["version_ok"] is True
+
+
+def test_a_path_in_a_path_directory_is_on_path(tmp_path, capsys, monkeypatch):
+    tool = make_tool(tmp_path / "bin", "claude", "2.1.329 (Claude Code)")
+    result = run(capsys, monkeypatch, str(tmp_path / "bin"), path=tool)
+    assert result["path"] == tool and result["on_path"] is True
+
+
+@pytest.mark.parametrize("make", ["missing", "not executable", "directory"])
+def test_a_path_that_is_not_an_executable_is_not_found(tmp_path, capsys, monkeypatch, make):
+    path = tmp_path / "bin" / "claude"
+    if make == "not executable":
+        make_tool(tmp_path / "bin", "claude", "2.1.329 (Claude Code)")
+        os.chmod(path, 0o644)
+    elif make == "directory":
+        path.mkdir(parents=True)
+    # A tool of the same name on PATH does not stand in for the path given.
+    make_tool(tmp_path / "on-path", "claude", "2.1.329 (Claude Code)")
+    result = run(capsys, monkeypatch, str(tmp_path / "on-path"), path=str(path))
+    assert not result.get("failed")
+    assert result["found"] is False and result["version"] == "" and result["version_ok"] is False
+    assert "path" not in result
+
+
+def test_name_or_path_is_required(tmp_path, capsys, monkeypatch):
+    result = run(capsys, monkeypatch, str(tmp_path))
+    assert result["failed"] is True and "name" in result["msg"] and "path" in result["msg"]

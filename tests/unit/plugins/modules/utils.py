@@ -7,6 +7,12 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.module_utils.test_databricks_cli import (
+    FakeCli,
+    token_json,
+)
+
 
 def warning_text(warning):
     """The message of a module warning (ansible-core 2.19 returns structured warnings)."""
@@ -36,3 +42,43 @@ def run_main(main, capsys, module_args, check=False, diff=False, expect_failure=
     else:
         assert exit_info.value.code == 0 and not result.get("failed"), result.get("msg")
     return result
+
+
+def search_only_path(monkeypatch):
+    """Make the collection's executable finder (``_workspace.cli_candidates``) look on PATH only.
+
+    It also looks in ~/.local/bin, /opt/homebrew/bin, /usr/local/bin and ~/bin, where the machine running
+    the tests may have a real Databricks CLI or Claude Code: with this, a test decides what exists.
+    """
+    original = _workspace.cli_candidates
+
+    def path_only(environ, name=_workspace.CLI_NAME, search_dirs=()):  # pylint: disable=unused-argument
+        return original(environ, name, ())
+
+    monkeypatch.setattr(_workspace, "cli_candidates", path_only)
+
+
+def use_home(tmp_path, monkeypatch):
+    """An empty home directory as HOME, with the Databricks CLI's configuration file at its default place."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("DATABRICKS_CONFIG_FILE", raising=False)
+    return home
+
+
+def scripted_databricks_cli(directory, monkeypatch, token):
+    """A scripted stand-in for the Databricks CLI v1.12.1 (see FakeCli) whose profile has an active session."""
+    cli = FakeCli(directory)
+    monkeypatch.setenv("FAKE_CLI_STATE", cli.state_path)
+    cli.script(token=[{"stdout": token_json(token, 60)}])
+    return cli
+
+
+def legacy_databricks_cli(directory):
+    """An executable named databricks that is the legacy Python databricks-cli (`--version` says Version 0.18.0)."""
+    directory.mkdir(parents=True)
+    path = directory / "databricks"
+    path.write_text("#!/bin/sh\necho 'Version 0.18.0'\n")
+    path.chmod(0o755)
+    return str(path)
