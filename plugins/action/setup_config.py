@@ -67,8 +67,8 @@ class ActionModule(ActionBase):
                 "(or put host in the config file given with -e config=FILE)")
         # What was corrected in a given value (a browser URL reduced to the workspace URL): said once, here.
         result.update(changed=False, config=values, sources=sources,
-                      notes=[{"category": "Notes", "status": "WARN", "label": note.split(":", 1)[0],
-                              "value": note.split(":", 1)[1].strip(), "fix": ""} for note in dict.fromkeys(notes)])
+                      notes=[{"category": "Notes", "status": "WARN", "label": note.split(": ", 1)[0],
+                              "value": note.split(": ", 1)[-1].strip(), "fix": ""} for note in dict.fromkeys(notes)])
         if notes:
             result["warnings"] = list(dict.fromkeys(notes))
         return result

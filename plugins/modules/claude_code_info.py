@@ -275,7 +275,8 @@ def find_claude(environ: t.Mapping[str, str], given: t.Optional[str]) -> t.Dict[
     """The ``claude`` executable: given, or on PATH, or where its installers put it."""
     found = dict(found=False, path=None, version=None, on_path=False, version_output="")  # type: t.Dict[str, t.Any]
     if given:
-        candidates = [(os.path.abspath(os.path.expanduser(given)), False)]
+        # A path option: Ansible expanded ~ already.
+        candidates = [(os.path.abspath(given), False)]
     else:
         candidates = ws.cli_candidates(environ, "claude", cs.CLAUDE_SEARCH_DIRS)
     for path, on_path in candidates:
@@ -508,8 +509,8 @@ class Checks:
             self.add(ck.AUTH, ck.FAIL, label, "%s printed no token in time" % path,
                      "Run it yourself to see where it hangs: %s" % info["api_key_helper"])
         elif run["rc"] != 0:
-            self.add(ck.AUTH, ck.FAIL, label, "%s failed (exit status %s): %s" % (path, run["rc"], run["error"]
-                                                                                 or "no message"),
+            error = run["error"] or "no message"
+            self.add(ck.AUTH, ck.FAIL, label, "%s failed (exit status %s): %s" % (path, run["rc"], error),
                      "Run it yourself: %s   If it asks for a login: %s" % (info["api_key_helper"], ck.REAUTH_COMMAND))
         elif not run["token_chars"]:
             self.add(ck.AUTH, ck.FAIL, label, "%s printed nothing" % path,
@@ -545,11 +546,11 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    home = params["home"] or os.path.expanduser("~")
+    home = params["home"] or os.environ.get("HOME") or "/"
     path = params["path"] or settings_path(params["location"], home, params["cwd"] or os.getcwd())
     reader = InstallReader(home)
     info = reader.read(os.path.abspath(path), params["helper_path"],
-                       dict(PLUGIN, source=os.path.abspath(os.path.expanduser(params["plugin_source"]))))
+                       dict(PLUGIN, source=os.path.abspath(params["plugin_source"])))
     module.no_log_values.update(value for value in reader.secrets if value)
     claude = find_claude(os.environ, params["claude_command"]) if params["find_claude"] else \
         dict(found=False, path=None, version=None, on_path=False, version_output="")
@@ -575,8 +576,8 @@ def summary(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
         return []
     ttl = info["ttl_minutes"]
     rows = [("Workspace", info["host"] or "not set"), ("Profile", info["profile"] or ws.DEFAULT_PROFILE)]
-    rows += [(label, info[role] or "not set") for label, role in (("Model", "model"), ("Opus", "opus"),
-                                                                 ("Sonnet", "sonnet"), ("Haiku", "haiku"))]
+    roles = (("Model", "model"), ("Opus", "opus"), ("Sonnet", "sonnet"), ("Haiku", "haiku"))
+    rows += [(label, info[role] or "not set") for label, role in roles]
     rows += [("Token refresh", "every %s min" % ttl if ttl else "not set"), ("Settings", info["settings_path"]),
              ("Token helper", info["helper_path"] or "apiKeyHelper is not set")]
     return [dict(label=label, value=value) for label, value in rows]

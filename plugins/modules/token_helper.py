@@ -211,7 +211,6 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
 )
 
 
-
 class TokenHelper:
     """One run of the module."""
 

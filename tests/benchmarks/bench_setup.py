@@ -92,8 +92,8 @@ def main() -> None:
         double.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    print("setup on one laptop (%s, %d cores), median of %d runs" % (os.uname().machine, os.cpu_count() or 0,
-                                                                      args.repeat))
+    machine = "%s, %d cores" % (os.uname().machine, os.cpu_count() or 0)
+    print("setup on one laptop (%s), median of %d runs" % (machine, args.repeat))
     print("%-12s %10s %12s %9s" % ("phase", "wall (s)", "module runs", "changed"))
     for phase in ("first setup", "re-run"):
         print("%-12s %10.1f %12d %9d" % (phase, statistics.median(times[phase]), sum(modules[phase].values()),

@@ -62,8 +62,8 @@ def test_only_the_given_names_count():
 
 
 def test_a_block_without_its_end_line_is_a_warning_and_the_rest_is_still_searched():
-    data = TOP + b"# >>> fmapi-claude wrapper >>>\nfmapi-claude() {\n" + TAIL + FMAPI.replace(b"fmapi-claude",
-                                                                                            b"claude_fmapi")
+    renamed = FMAPI.replace(b"fmapi-claude", b"claude_fmapi")
+    data = TOP + b"# >>> fmapi-claude wrapper >>>\nfmapi-claude() {\n" + TAIL + renamed
 
     blocks, warnings = find_blocks(data)
 
