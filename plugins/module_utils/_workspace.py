@@ -118,17 +118,17 @@ def validate_model(name: str, value: t.Any) -> str:
     return text
 
 
-def validate_ttl(value: t.Any) -> int:
-    """Minutes between token refreshes, a whole number from 1 to 60, or ValidationError."""
+def validate_ttl(value: t.Any, name: str = "ttl") -> int:
+    """Minutes between token refreshes, a whole number from 1 to 60, or ValidationError naming option ``name``."""
     if isinstance(value, bool) or value is None:
-        raise ValidationError("ttl must be a whole number of minutes, got %r." % (value,))
+        raise ValidationError("%s must be a whole number of minutes, got %r." % (name, value))
     try:
         minutes = int(str(value).strip())
     except ValueError:
-        raise ValidationError("ttl must be a whole number of minutes, got %r." % (value,)) from None
+        raise ValidationError("%s must be a whole number of minutes, got %r." % (name, value)) from None
     if not MIN_TTL_MINUTES <= minutes <= MAX_TTL_MINUTES:
-        raise ValidationError("ttl must be from %d to %d minutes, got %d."
-                              % (MIN_TTL_MINUTES, MAX_TTL_MINUTES, minutes))
+        raise ValidationError("%s must be from %d to %d minutes, got %d."
+                              % (name, MIN_TTL_MINUTES, MAX_TTL_MINUTES, minutes))
     return minutes
 
 

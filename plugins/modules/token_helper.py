@@ -228,7 +228,7 @@ class TokenHelper:
         try:
             profile = ws.validate_profile(self.params["profile"])
             host = ws.normalize_host(self.params["host"])
-            ws.validate_ttl(self.params["ttl_minutes"])
+            ws.validate_ttl(self.params["ttl_minutes"], "ttl_minutes")
         except ws.ValidationError as exc:
             self.fail(str(exc))
             raise  # unreachable: fail_json exits

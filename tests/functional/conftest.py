@@ -13,6 +13,7 @@ import sys
 import textwrap
 
 import pytest
+from functional_support import desktop_env
 
 # The fixtures are imported rather than listed in pytest_plugins: pytest refuses pytest_plugins
 # in a conftest below the rootdir when a parent directory is collected (pytest tests).
@@ -37,8 +38,11 @@ class ModuleRunner:
         self.env: dict[str, str] = {}
 
     def __call__(self, module: str, args: dict | None = None, check: bool = False, diff: bool = False,
-                 env: dict[str, str] | None = None, expect_failure: bool = False) -> dict:
-        """Run ``fmapi.coding_agents.<module>`` with ``args``; return the task result."""
+                 env: dict[str, str] | None = None, expect_failure: bool = False, verbose: bool = False) -> dict:
+        """Run ``fmapi.coding_agents.<module>`` with ``args``; return the task result.
+
+        ``result["_output"]`` is what ansible-playbook printed (stdout, then stderr), ``-v`` with ``verbose``.
+        """
         name = module if "." in module else f"fmapi.coding_agents.{module}"
         playbook = os.path.join(self.workdir, "play.yml")
         with open(playbook, "w", encoding="utf-8") as handle:
@@ -62,6 +66,8 @@ class ModuleRunner:
             command.append("--check")
         if diff:
             command.append("--diff")
+        if verbose:
+            command.append("-v")
         run_env = dict(os.environ)
         for key in list(run_env):
             if key.startswith("DATABRICKS_") or key.startswith("ANTHROPIC_"):
@@ -82,7 +88,7 @@ class ModuleRunner:
         with open(result_path, encoding="utf-8") as handle:
             result = json.load(handle)
         os.unlink(result_path)
-        result["_output"] = completed.stdout
+        result["_output"] = completed.stdout + completed.stderr
         if expect_failure:
             assert result.get("failed"), f"{name} was expected to fail: {result}"
         else:
@@ -104,3 +110,11 @@ def run_module_fixture(laptop_home, tmp_path) -> ModuleRunner:
     workdir = tmp_path / "ansible"
     workdir.mkdir()
     return ModuleRunner(laptop_home, str(workdir))
+
+
+@pytest.fixture(name="laptop")
+def laptop_fixture(run_module, workspace_double, fake_browser) -> ModuleRunner:  # noqa: F811 pylint: disable=W0621
+    """``run_module`` on the developer's desktop: the Databricks CLI trusts the double and keeps its tokens
+    in a plaintext cache, and a browser (the fake one) can open."""
+    run_module.env.update(desktop_env(workspace_double, fake_browser))
+    return run_module

@@ -2,9 +2,10 @@
 # Copyright (c) fmapi.coding_agents contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Functional tests of claude_plugin and of the plugin the collection ships: the module run by
-ansible-playbook on localhost, then the real Claude Code started in that HOME (its model requests go
-to the workspace double).
+"""Functional tests of claude_plugin and of the plugin the collection ships: claude_plugin installs the
+marketplace folder from ``src`` (its action plugin reads it on the controller), claude_settings declares
+it (its ``plugin`` option), both run by ansible-playbook on localhost; then the real Claude Code starts in
+that HOME (its model requests go to the workspace double).
 
 What the real Claude Code 2.1 does with the two settings keys, which these tests pin down:
 the first start loads the plugin's commands and skills in place from the declared folder; a
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -43,11 +45,38 @@ def registry_file(home: str) -> str:
     return os.path.join(home, ".claude", "plugins", "installed_plugins.json")
 
 
-def install_marketplace(home: str) -> str:
-    """Copy the shipped marketplace where the role puts it."""
-    target = os.path.join(home, ".claude", "fmapi-coding-agents", "marketplace")
-    shutil.copytree(SHIPPED_MARKETPLACE, target)
-    return target
+def installed_marketplace(home: str) -> str:
+    """Where claude_plugin puts the marketplace by default."""
+    return os.path.join(home, ".claude", "fmapi-coding-agents", "marketplace")
+
+
+def declaration(source: str | None = None) -> dict:
+    """claude_settings' ``plugin`` option for the collection's plugin."""
+    plugin = {"marketplace": NAME, "plugin": NAME}
+    if source:
+        plugin["source"] = source
+    return plugin
+
+
+def install_and_declare(run_module, home: str) -> str:
+    """What the claude_code role does: claude_plugin installs the files, claude_settings declares them."""
+    installed = run_module("claude_plugin", {"src": SHIPPED_MARKETPLACE})
+    assert installed["changed"] is True and installed["dest"] == installed_marketplace(home)
+    assert (installed["marketplace"], installed["plugin"]) == (NAME, NAME)
+    declared = run_module("claude_settings", {"fmapi_keys": False, "plugin": declaration(installed["dest"])})
+    assert declared["changed"] is True and declared["plugin_id"] == PLUGIN_ID
+    return installed["dest"]
+
+
+def tree(root: str) -> dict:
+    """``{relative path: (bytes, mode)}`` of the files below ``root``."""
+    found = {}
+    for directory, _subdirectories, names in os.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, root)] = (handle.read(), stat.S_IMODE(os.stat(path).st_mode))
+    return found
 
 
 def write_fmapi_settings(home: str, double) -> dict:
@@ -152,16 +181,24 @@ def test_each_command_runs_its_playbook_and_may_run_only_that(command):
     assert "`ansible-playbook %s" % playbook in body
 
 
-# ------------------------------------------------------------ registering
+# ------------------------------------------------------------ installing and declaring
 
-def test_registered_plugin_loads_at_the_next_start_and_is_recorded_after(
+def test_installed_and_declared_plugin_loads_at_the_next_start_and_is_recorded_after(
         run_module, laptop_home, workspace_double, claude_cli):
-    source = install_marketplace(laptop_home)
     settings = write_fmapi_settings(laptop_home, workspace_double)
 
-    result = run_module("claude_plugin", {"source": "~/.claude/fmapi-coding-agents/marketplace"})
-    assert result["changed"] is True and result["plugin_id"] == PLUGIN_ID
+    installed = run_module("claude_plugin", {"src": SHIPPED_MARKETPLACE})
+    source = installed["dest"]
+    assert installed["changed"] is True and source == installed_marketplace(laptop_home)
+    assert dict((name, data) for name, (data, _mode) in tree(source).items()) == dict(
+        (name, data) for name, (data, _mode) in tree(SHIPPED_MARKETPLACE).items())
+    assert sorted(installed["files"]) == sorted(tree(SHIPPED_MARKETPLACE))
+    # claude_plugin installs files only: the settings are claude_settings' business.
+    with open(settings_file(laptop_home), encoding="utf-8") as handle:
+        assert json.load(handle) == settings
 
+    declared = run_module("claude_settings", {"fmapi_keys": False, "plugin": declaration(source)})
+    assert declared["changed"] is True and declared["plugin_id"] == PLUGIN_ID
     with open(settings_file(laptop_home), encoding="utf-8") as handle:
         written = json.load(handle)
     assert dict((key, written[key]) for key in settings) == settings
@@ -183,33 +220,62 @@ def test_registered_plugin_loads_at_the_next_start_and_is_recorded_after(
     assert plugin["enabled"] is True and plugin["scope"] == "user"
     assert plugin["readFromFolder"] == os.path.join(source, "plugins", NAME)
 
-    # Claude Code's reconcile left the settings as they were: a re-run has nothing to do.
-    again = run_module("claude_plugin", {"source": source})
-    assert again["changed"] is False
+    # Claude Code's reconcile left the files and the settings as they were: a re-run has nothing to do.
+    assert run_module("claude_plugin", {"src": SHIPPED_MARKETPLACE})["changed"] is False
+    assert run_module("claude_settings", {"fmapi_keys": False, "plugin": declaration(source)})["changed"] is False
 
 
-def test_check_mode_then_real_run_then_idempotent(run_module, laptop_home):
-    install_marketplace(laptop_home)
-    args = {"source": "~/.claude/fmapi-coding-agents/marketplace"}
+def test_check_mode_then_real_run_then_idempotent_from_a_role_files_folder(run_module, laptop_home):
+    # src relative to the playbook's files/ folder, as a role's tasks give it.
+    shutil.copytree(SHIPPED_MARKETPLACE, os.path.join(run_module.workdir, "files", "marketplace"))
+    args = {"src": "marketplace"}
+    dest = installed_marketplace(laptop_home)
+
     checked = run_module("claude_plugin", args, check=True, diff=True)
     assert checked["changed"] is True
-    assert not os.path.exists(settings_file(laptop_home))
-    assert "+++ after: %s" % settings_file(laptop_home) in checked["_output"]
+    assert not os.path.exists(os.path.join(laptop_home, ".claude"))
+    assert "+.claude-plugin/marketplace.json" in checked["_output"]
     assert run_module("claude_plugin", args)["changed"] is True
     assert run_module("claude_plugin", args)["changed"] is False
-    assert os.stat(settings_file(laptop_home)).st_mode & 0o777 == 0o600
+    assert not os.path.exists(settings_file(laptop_home))
+    installed = tree(dest)
+    assert set(mode for _data, mode in installed.values()) == {0o644}
+    assert all(stat.S_IMODE(os.stat(directory).st_mode) == 0o755 for directory, _dirs, _files in os.walk(dest))
+
+    # A file edited by hand and a stray file: the folder is replaced as a whole.
+    command = os.path.join(dest, "plugins", NAME, "commands", "status.md")
+    with open(command, "a", encoding="utf-8") as handle:
+        handle.write("edited\n")
+    with open(os.path.join(dest, "stray.txt"), "w", encoding="utf-8") as handle:
+        handle.write("stray\n")
+    repaired = run_module("claude_plugin", args)
+    assert repaired["changed"] is True
+    assert sorted(repaired["updated"]) == sorted(["plugins/%s/commands/status.md" % NAME, "stray.txt"])
+    assert tree(dest) == installed
+    assert [name for name in os.listdir(os.path.dirname(dest)) if name != "marketplace"] == [], \
+        "no staging folder is left behind"
+
+
+def test_a_folder_that_is_not_a_marketplace_is_refused(run_module, laptop_home, tmp_path):
+    missing = run_module("claude_plugin", {"src": str(tmp_path / "nowhere")}, expect_failure=True)
+    plugin_only = run_module("claude_plugin", {"src": SHIPPED_PLUGIN}, expect_failure=True)
+
+    assert "was not found" in missing["msg"]
+    assert "not a usable plugin marketplace" in plugin_only["msg"]
+    assert not os.path.exists(os.path.join(laptop_home, ".claude"))
 
 
 def test_legacy_registry_entry_is_removed_so_claude_can_record_the_plugin(
         run_module, laptop_home, workspace_double, claude_cli):
-    source = install_marketplace(laptop_home)
     write_fmapi_settings(laptop_home, workspace_double)
     os.makedirs(os.path.dirname(registry_file(laptop_home)))
     with open(registry_file(laptop_home), "w", encoding="utf-8") as handle:
-        json.dump({"fmapi-codingagent": {"scope": "user", "installPath": source}}, handle)
+        json.dump({"fmapi-codingagent": {"scope": "user", "installPath": installed_marketplace(laptop_home)}}, handle)
 
-    result = run_module("claude_plugin", {"source": source})
+    result = run_module("claude_plugin", {"src": SHIPPED_MARKETPLACE})
     assert result["removed_legacy"] == ["fmapi-codingagent"]
+    assert not os.path.exists(registry_file(laptop_home)), "a registry left empty is deleted"
+    run_module("claude_settings", {"fmapi_keys": False, "plugin": declaration(result["dest"])})
 
     start_claude(claude_cli, laptop_home, workspace_double)
     start_claude(claude_cli, laptop_home, workspace_double)
@@ -221,22 +287,35 @@ def test_legacy_registry_entry_is_removed_so_claude_can_record_the_plugin(
 
 # ------------------------------------------------------------ removing
 
-def test_absent_unregisters_the_plugin_from_claude_code(run_module, laptop_home, workspace_double, claude_cli):
-    source = install_marketplace(laptop_home)
+def test_absent_undeclares_then_purges_the_plugin_from_claude_code(
+        run_module, laptop_home, workspace_double, claude_cli):
     settings = write_fmapi_settings(laptop_home, workspace_double)
-    run_module("claude_plugin", {"source": source})
+    source = install_and_declare(run_module, laptop_home)
     start_claude(claude_cli, laptop_home, workspace_double)
     start_claude(claude_cli, laptop_home, workspace_double)
     assert PLUGIN_ID in listed(claude_cli, laptop_home, workspace_double)
 
-    args = {"source": source, "state": "absent", "claude_command": claude_cli}
+    # First the settings stop declaring it (the uninstall playbook's order) ...
+    undeclared = run_module("claude_settings", {"state": "absent", "fmapi_keys": False, "plugin": declaration()})
+    assert undeclared["changed"] is True and undeclared["plugin_id"] == PLUGIN_ID
+    assert sorted(undeclared["removed_keys"]) == sorted(["extraKnownMarketplaces." + NAME,
+                                                         "enabledPlugins." + PLUGIN_ID])
+    with open(settings_file(laptop_home), encoding="utf-8") as handle:
+        assert json.load(handle) == settings
+
+    # ... then the files go and Claude Code's cache forgets the plugin.
+    args = {"state": "absent", "claude_command": claude_cli}
     checked = run_module("claude_plugin", args, check=True)
     assert checked["changed"] is True and checked["purged_plugins"] == [PLUGIN_ID]
+    assert checked["purged_marketplaces"] == [NAME]
+    assert os.path.isdir(source)
     assert PLUGIN_ID in listed(claude_cli, laptop_home, workspace_double)
 
     result = run_module("claude_plugin", args)
-    assert result["removed_keys"] == ["extraKnownMarketplaces." + NAME, "enabledPlugins." + PLUGIN_ID]
+    assert result["changed"] is True and result["marketplace"] == NAME
     assert result["purged_plugins"] == [PLUGIN_ID] and result["purged_marketplaces"] == [NAME]
+    assert result.get("warnings", []) == []
+    assert not os.path.exists(os.path.dirname(source)), "the emptied parent folder goes too"
     assert listed(claude_cli, laptop_home, workspace_double) == {}
     returncode, marketplaces = claude_json(claude_cli, laptop_home, workspace_double, "plugin", "marketplace", "list")
     assert returncode == 0 and marketplaces == []
@@ -245,4 +324,7 @@ def test_absent_unregisters_the_plugin_from_claude_code(run_module, laptop_home,
 
     init = start_claude(claude_cli, laptop_home, workspace_double)
     assert PLUGIN_ID not in [plugin["source"] for plugin in init["plugins"]]
+    assert not any(command.startswith(NAME + ":") for command in init["slash_commands"])
     assert run_module("claude_plugin", args)["changed"] is False
+    assert run_module("claude_settings", {"state": "absent", "fmapi_keys": False,
+                                          "plugin": declaration()})["changed"] is False

@@ -2,7 +2,7 @@
 # Copyright (c) fmapi.coding_agents contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Functional tests of claude_settings and claude_settings_info: the modules run by ansible-playbook on
+"""Functional tests of claude_settings and claude_code_info: the modules run by ansible-playbook on
 localhost, and the real Claude Code then talks to the workspace double with the settings they wrote."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import subprocess
 
 import pytest
-
+from functional_support import check_row
 from workspace_double.pytest_plugin import isolated_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,7 +58,7 @@ def settings_file(home: str) -> str:
 
 def write_helper(home: str, double) -> str:
     """A token helper that prints an access token the double issued, with the metadata line of a real one."""
-    path = os.path.join(home, ".claude", "fmapi-key-helper.sh")
+    path = os.path.join(home, ".claude", "fmapi-token-helper")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     token = double.control.issue_access_token()
     with open(path, "w", encoding="utf-8") as handle:
@@ -167,15 +167,17 @@ def test_user_settings_survive_install_use_and_uninstall(run_module, laptop_home
 
 
 def test_info_reads_back_what_claude_settings_wrote(run_module, laptop_home, workspace_double):
-    before = run_module("claude_settings_info")
+    before = run_module("claude_code_info")
     assert before["installed"] is False and before["host"] is None
+    assert check_row(before, "Settings file")["status"] == "FAIL"
+    assert before["removable"] == []
 
     helper = write_helper(laptop_home, workspace_double)
     run_module("claude_settings", {
         "host": workspace_double.url, "api_key_helper": helper, "model": MODEL, "haiku": "databricks-claude-haiku-4-5",
         "ttl_minutes": 20, "gateway": "ai-gateway",
     })
-    info = run_module("claude_settings_info")
+    info = run_module("claude_code_info")
     assert info["changed"] is False
     assert info["installed"] is True
     assert info["settings_path"] == settings_file(laptop_home)
@@ -190,6 +192,13 @@ def test_info_reads_back_what_claude_settings_wrote(run_module, laptop_home, wor
     assert info["databricks_cli"] == "/usr/local/bin/databricks"
     assert info["deny_web_search"] is True
     assert info["legacy"] == []
+    assert info["helper_is_ours"] is True
+    assert info["models"] == {"model": MODEL, "opus": "databricks-claude-opus-4-6",
+                              "sonnet": "databricks-claude-sonnet-4-6", "haiku": "databricks-claude-haiku-4-5"}
+    for label in ("Settings file", "FMAPI settings", "apiKeyHelper", "Settings permissions", "Older setups"):
+        assert check_row(info, label)["status"] == "PASS", info["checks"]
+    assert dict((row["label"], row["value"]) for row in info["removable"]) == {
+        "Settings": "FMAPI keys in %s" % settings_file(laptop_home), "Token helper": helper}
 
     # Feeding the answers back in is a no-op: the re-run reproduces the install.
     again = run_module("claude_settings", {
@@ -217,7 +226,7 @@ def test_legacy_install_is_cleaned_and_its_token_never_shown(run_module, laptop_
     with open(os.path.join(laptop_home, ".claude", ".fmapi-pat-cache"), "w", encoding="utf-8") as handle:
         handle.write(LEGACY_TOKEN)
 
-    info = run_module("claude_settings_info", env={"ANSIBLE_VERBOSITY": "1"})
+    info = run_module("claude_code_info", env={"ANSIBLE_VERBOSITY": "1"})
     assert sorted(item["name"] for item in info["legacy"]) == ["anthropic_auth_token", "fmapi_meta", "pat_cache"]
     assert LEGACY_TOKEN not in json.dumps(info)
 
@@ -241,8 +250,10 @@ def test_corrupt_settings_fail_the_task_and_stay_untouched(run_module, laptop_ho
     assert path in result["msg"] and "line 3, column 1" in result["msg"] and "repair=true" in result["msg"]
     assert open(path, encoding="utf-8").read() == corrupt
 
-    info = run_module("claude_settings_info")
+    info = run_module("claude_code_info")
     assert info["settings_valid"] is False and "line 3, column 1" in info["settings_error"]
+    assert check_row(info, "Settings file")["status"] == "FAIL"
+    assert any("line 3, column 1" in warning for warning in info["warnings"])
 
     repaired = run_module("claude_settings", {"host": workspace_double.url, "api_key_helper": "/bin/true",
                                               "repair": True})

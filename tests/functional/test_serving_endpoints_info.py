@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import time
 
 import pytest
-from workspace_double.pytest_plugin import isolated_env
+from functional_support import cli_login
 
 MODULE = "serving_endpoints_info"
 PROFILE = "fmapi-dev"
@@ -21,15 +20,6 @@ DEFAULT_CLAUDE = [
     "databricks-claude-sonnet-4-6",
 ]
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def cli_login(double, home: str, cli: str, browser: str, profile: str = PROFILE) -> None:
-    """A real `databricks auth login` into ``home``, the browser step done by the fake browser."""
-    env = isolated_env(home, SSL_CERT_FILE=double.ca_file, FMAPI_DOUBLE_CA=double.ca_file,
-                       DATABRICKS_AUTH_STORAGE="plaintext", BROWSER=browser)
-    completed = subprocess.run([cli, "auth", "login", "--host", double.url, "--profile", profile, "--timeout", "60s"],
-                               env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert completed.returncode == 0, completed.stderr
 
 
 def list_requests(double) -> list[dict]:
@@ -51,7 +41,7 @@ def pat_args_fixture(workspace_double) -> dict:
 @pytest.fixture(name="logged_in")
 def logged_in_fixture(workspace_double, laptop_home, databricks_cli, fake_browser) -> dict:
     """The developer has logged in with the real CLI; module arguments for that profile."""
-    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser)
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
     return {"profile": PROFILE, "databricks_cli": databricks_cli, "ca_file": workspace_double.ca_file}
 
 
@@ -230,11 +220,11 @@ def test_profile_whose_login_is_gone_from_the_cli_cache(run_module, workspace_do
         f"login --host {workspace_double.url} --profile {PROFILE}` on this laptop and try again.")
 
 
-def test_profile_never_logged_in(run_module, workspace_double, databricks_cli):
+def test_profile_never_logged_in(run_module, workspace_double, databricks_cli, laptop_home):
     result = run_module(MODULE, {"profile": "nobody", "host": workspace_double.url, "databricks_cli": databricks_cli,
                                  "ca_file": workspace_double.ca_file}, expect_failure=True)
 
-    assert "Profile 'nobody' is not in ~/.databrickscfg" in result["msg"]
+    assert "Profile 'nobody' is not in %s." % os.path.join(laptop_home, ".databrickscfg") in result["msg"]
     assert f"databricks auth login --host {workspace_double.url} --profile nobody" in result["msg"]
 
 
@@ -249,7 +239,8 @@ def test_missing_cli_is_named(run_module, logged_in, tmp_path):
     path = os.pathsep.join(directory for directory in os.environ.get("PATH", "").split(os.pathsep)
                            if not os.path.exists(os.path.join(directory, "databricks")))
     result = run_module(MODULE, without_option, env={"PATH": path}, expect_failure=True)
-    assert "The Databricks CLI is needed" in result["msg"] and "databricks_cli" in result["msg"]
+    assert "needs the Databricks CLI" in result["msg"] and "was not found on PATH" in result["msg"]
+    assert "Install the Databricks CLI" in result["msg"]
 
 
 # ----------------------------------------------------------------------------- pagination
@@ -394,11 +385,64 @@ def test_not_a_workspace_url(run_module, workspace_double, pat_args):
     assert "404" in result["msg"] and "does not look like a Databricks workspace URL" in result["msg"]
 
 
+def test_a_url_pasted_from_the_browser_names_the_workspace(run_module, workspace_double, pat_args):
+    result = run_module(MODULE, dict(pat_args, host=workspace_double.url + "/?o=123#notebook/42"))
+
+    assert result["host"] == workspace_double.url
+    assert result["count"] == 11
+
+
 def test_bad_options_are_explained(run_module, workspace_double, pat_args):
-    with_path = run_module(MODULE, dict(pat_args, host=workspace_double.url + "/?o=123"), expect_failure=True)
     plain_http = run_module(MODULE, dict(pat_args, host="http://dbc-1.cloud.databricks.com"), expect_failure=True)
+    with_user = run_module(MODULE, dict(pat_args, host="https://me@dbc-1.cloud.databricks.com"), expect_failure=True)
     both = run_module(MODULE, dict(pat_args, profile=PROFILE), expect_failure=True)
 
-    assert "without a path, query or fragment" in with_path["msg"]
-    assert "https://" in plain_http["msg"]
+    assert "must start with https://" in plain_http["msg"]
+    assert "must not contain a user name" in with_user["msg"]
     assert "mutually exclusive" in both["msg"]
+
+
+# ----------------------------------------------------------------------------- checks (doctor, status)
+CONFIGURED = {"model": "databricks-claude-sonnet-4-6", "haiku": "databricks-claude-haiku-9-9"}
+
+
+def test_checks_of_a_working_workspace(run_module, workspace_double, logged_in):
+    result = run_module(MODULE, dict(logged_in, validate=CONFIGURED, report_errors=True),
+                        env={"DATABRICKS_AUTH_STORAGE": "plaintext"})
+
+    assert result["error"] is None
+    workspace, model, haiku = result["checks"]
+    assert (workspace["category"], workspace["status"]) == ("Connectivity", "PASS")
+    assert "the Databricks CLI login of profile '%s'" % PROFILE in workspace["value"]
+    assert (model["category"], model["label"], model["status"]) == ("Models", "model", "PASS")
+    assert (haiku["label"], haiku["status"]) == ("haiku", "FAIL")
+    assert "ansible-playbook fmapi.coding_agents.setup -e haiku=<endpoint>" in haiku["fix"]
+
+
+def test_report_errors_turns_an_ended_session_into_checks(run_module, workspace_double, logged_in):
+    workspace_double.control.expire_access_tokens()
+    workspace_double.control.invalidate_refresh_tokens()
+
+    result = run_module(MODULE, dict(logged_in, validate=CONFIGURED, report_errors=True),
+                        env={"DATABRICKS_AUTH_STORAGE": "plaintext"})
+
+    assert result["count"] == 0 and result["host"] == workspace_double.url
+    assert f"databricks auth login --host {workspace_double.url} --profile {PROFILE}" in result["error"]
+    workspace, model, haiku = result["checks"]
+    assert (workspace["category"], workspace["status"]) == ("Connectivity", "FAIL")
+    assert workspace["value"] == result["error"]
+    assert workspace["fix"] == "Log in again: ansible-playbook fmapi.coding_agents.reauth"
+    assert [(check["label"], check["status"]) for check in (model, haiku)] == [("model", "SKIP"), ("haiku", "SKIP")]
+    assert "eyJ" not in json.dumps(result)
+
+
+def test_report_errors_names_the_permission_a_refusal_lacks(run_module, workspace_double, pat_args):
+    workspace_double.control.add_fault(
+        "/api/2.0/serving-endpoints", status=403, count=None,
+        body={"error_code": "PERMISSION_DENIED", "message": "User is not allowed to list serving endpoints."})
+
+    result = run_module(MODULE, dict(pat_args, report_errors=True))
+
+    assert "HTTP 403" in result["error"]
+    assert "ask a workspace admin" in result["checks"][0]["fix"]
+    assert pat_args["token"] not in json.dumps(result) and pat_args["token"] not in result["_output"]

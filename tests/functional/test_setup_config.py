@@ -82,3 +82,40 @@ def test_file_and_url_together_are_refused(run_module, tmp_path):
     result = run_module("setup_config", {"config": str(tmp_path / "a.yml"), "config_url": "https://x/y"},
                         expect_failure=True)
     assert "either config" in result["msg"]
+
+
+def test_a_host_pasted_from_the_browser_is_reduced_and_said(run_module, tmp_path):
+    config = tmp_path / "fmapi.yml"
+    config.write_text(f"version: 1\nhost: {HOST}/?o=123#notebook/42\n")
+
+    result = run_module("setup_config", {"config": str(config)})
+
+    assert result["config"]["host"] == HOST
+    assert len(result["notes"]) == 1 and result["warnings"] == [
+        f"host from config file {config}: {HOST}/?o=123#notebook/42 was reduced to the workspace URL {HOST}: the "
+        "part after the host name (/?o=123#notebook/42) is not part of it."]
+    note = result["notes"][0]
+    assert (note["category"], note["status"], note["label"]) == ("Notes", "WARN", f"host from config file {config}")
+    assert note["value"].startswith(f"{HOST}/?o=123#notebook/42 was reduced")
+
+
+def test_a_note_on_a_host_from_a_config_url_names_the_url(run_module, config_server):
+    server, served = config_server
+    (served / "fmapi.json").write_text(json.dumps({"version": 1, "host": HOST + "/browse"}))
+
+    result = run_module("setup_config", {"config_url": f"{server.url}/fmapi.json", "ca_path": server.ca_file})
+
+    assert result["config"]["host"] == HOST
+    note = result["notes"][0]
+    assert note["label"] == f"host from config URL {server.url}/fmapi.json"
+    assert note["value"].startswith(f"{HOST}/browse was reduced to the workspace URL {HOST}")
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("https://dbc-1.cloud.databricks.com; rm -rf ~", "which no workspace URL has"),
+    ("dbc-1.cloud.databricks.com", "must start with https://"),
+])
+def test_a_host_that_is_no_workspace_url_stops_the_setup(run_module, host, expected):
+    result = run_module("setup_config", {"values": {"host": host}}, expect_failure=True)
+
+    assert expected in result["msg"] and "https://my-workspace.cloud.databricks.com" in result["msg"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import shutil
 import ssl
 import stat
 import subprocess
@@ -15,7 +16,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from workspace_double.pytest_plugin import isolated_env
+from functional_support import cli_env, cli_login, end_session
 from workspace_double.tokens import decode_jwt_claims_unverified
 
 MODULE = "token_helper"
@@ -35,7 +36,7 @@ def args_fixture(workspace_double, databricks_cli) -> dict:
 
 
 def read_helper_metadata(text: str) -> dict:
-    """The metadata line claude_settings_info reads: a JSON comment within the first 20 lines."""
+    """The metadata line claude_code_info reads: a JSON comment within the first 20 lines."""
     marker = "# fmapi-coding-agents-helper: "
     lines = [line for line in text.splitlines()[:20] if line.startswith(marker)]
     assert len(lines) == 1, text[:2000]
@@ -44,19 +45,6 @@ def read_helper_metadata(text: str) -> dict:
 
 def helper_path(home: str) -> str:
     return os.path.join(home, ".claude", "fmapi-token-helper")
-
-
-def cli_env(double, home: str, **extra: str) -> dict:
-    return isolated_env(home, SSL_CERT_FILE=double.ca_file, FMAPI_DOUBLE_CA=double.ca_file,
-                        DATABRICKS_AUTH_STORAGE="plaintext", **extra)
-
-
-def cli_login(double, home: str, cli: str, browser: str) -> None:
-    """A real `databricks auth login`, the browser step done by the fake browser."""
-    completed = subprocess.run(
-        [cli, "auth", "login", "--host", double.url, "--profile", PROFILE, "--timeout", "60s"],
-        env=cli_env(double, home, BROWSER=browser), capture_output=True, text=True, timeout=120, check=False)
-    assert completed.returncode == 0, completed.stderr
 
 
 def cached_token(double, home: str, cli: str) -> str:
@@ -114,22 +102,13 @@ def login_required_message(double) -> str:
 
 @pytest.fixture(name="logged_in")
 def logged_in_fixture(workspace_double, laptop_home, databricks_cli, fake_browser):
-    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser)
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
 
 
 @pytest.fixture(name="helper")
 def helper_fixture(module_env, args) -> str:
     """Writes the helper with the module; returns the apiKeyHelper command."""
     return module_env(MODULE, args)["command"]
-
-
-def end_session(double, home: str, cli: str, browser: str) -> None:
-    """Log in with short-lived access tokens, let them expire, then invalidate every refresh token."""
-    double.control.update_scenario(access_token_ttl_seconds=2)
-    cli_login(double, home, cli, browser)
-    double.control.update_scenario(access_token_ttl_seconds=3600)
-    time.sleep(3)
-    assert double.control.invalidate_refresh_tokens() >= 1
 
 
 # -------------------------------------------------------------------------------------- the module
@@ -147,11 +126,12 @@ def test_writes_a_private_helper_that_carries_its_settings(module_env, laptop_ho
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    assert text.startswith("#!" + result["interpreter"] + "\n")
+    assert text.startswith("#!/bin/sh\n")
     metadata = read_helper_metadata(text)
     assert metadata == {"version": 1, "profile": PROFILE, "host": workspace_double.url,
-                        "databricks_cli": databricks_cli, "ttl_minutes": 30, "login_timeout": 120}
-    assert "+#!" + result["interpreter"] in result["_output"], "the diff shows the new script"
+                        "databricks_cli": databricks_cli, "ttl_minutes": 30, "login_timeout": 120,
+                        "interpreter": result["interpreter"]}
+    assert "+" + text.splitlines()[1] in result["_output"], "the diff shows the new script"
     assert result["removed_legacy"] == []
 
 
@@ -216,10 +196,12 @@ def test_absent_removes_the_helper_and_the_legacy_cache(module_env, laptop_home,
 @pytest.mark.parametrize("override, expected", [
     ({"profile": "x --host https://evil.example.com"}, "not a valid profile name"),
     ({"profile": "p\n`touch /tmp/fmapi-pwned`"}, "not a valid profile name"),
-    ({"host": "https://evil.example.com'; touch /tmp/fmapi-pwned; '"}, "not a valid workspace URL"),
+    ({"host": "https://evil.example.com'; touch /tmp/fmapi-pwned; '"}, "which no workspace URL has"),
     ({"host": "https://ok.example.com\n#!/bin/sh"}, "control characters"),
-    ({"ttl_minutes": 61}, "ttl_minutes must be from 1 to 60"),
-    ({"ttl_minutes": 0}, "ttl_minutes must be from 1 to 60"),
+    ({"ttl_minutes": 61}, "must be from 1 to 60 minutes, got 61"),
+    ({"ttl_minutes": 0}, "must be from 1 to 60 minutes, got 0"),
+    ({"interpreter": "/opt/it's/python3"}, "contains quotes"),
+    ({"interpreter": "/no/such/python3"}, "does not exist or is not executable"),
 ])
 def test_bad_values_are_refused_and_nothing_is_written(module_env, laptop_home, args, override, expected):
     result = module_env(MODULE, dict(args, **override), expect_failure=True)
@@ -253,7 +235,7 @@ def test_the_helper_refreshes_after_access_tokens_expired(helper, workspace_doub
                                                           fake_browser):
     # Log in again with tokens that expire at once, and make the workspace agree they are expired.
     workspace_double.control.update_scenario(access_token_ttl_seconds=2)
-    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser)
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
     workspace_double.control.update_scenario(access_token_ttl_seconds=3600)
     time.sleep(3)
     workspace_double.control.expire_access_tokens()
@@ -270,7 +252,7 @@ def test_the_helper_forces_a_refresh_when_the_token_would_not_outlive_the_ttl(
         module_env, args, workspace_double, laptop_home, databricks_cli, fake_browser):
     # The cached token lives 10 minutes; a TTL of 10 minutes needs 10 + 5.
     workspace_double.control.update_scenario(access_token_ttl_seconds=600)
-    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser)
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
     workspace_double.control.update_scenario(access_token_ttl_seconds=3600)
     short_lived = cached_token(workspace_double, laptop_home, databricks_cli)
     command = module_env(MODULE, dict(args, ttl_minutes=10))["command"]
@@ -286,7 +268,7 @@ def test_the_helper_forces_a_refresh_when_the_token_would_not_outlive_the_ttl(
 def test_the_helper_keeps_a_token_that_outlives_the_ttl(module_env, args, workspace_double, laptop_home,
                                                         databricks_cli, fake_browser):
     workspace_double.control.update_scenario(access_token_ttl_seconds=600)
-    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser)
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
     cached = cached_token(workspace_double, laptop_home, databricks_cli)
     command = module_env(MODULE, dict(args, ttl_minutes=1))["command"]
 
@@ -298,7 +280,7 @@ def test_the_helper_keeps_a_token_that_outlives_the_ttl(module_env, args, worksp
 
 def test_a_dead_session_without_a_browser_names_the_command_that_fixes_it(
         helper, module_env, args, workspace_double, laptop_home, databricks_cli, fake_browser):
-    end_session(workspace_double, laptop_home, databricks_cli, fake_browser)
+    end_session(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
 
     completed = run_helper(helper, workspace_double, laptop_home)
     status = module_env("databricks_oauth", dict(args, state="status"), env={"BROWSER": "", "DISPLAY": ""})
@@ -314,7 +296,7 @@ def test_a_dead_session_without_a_browser_names_the_command_that_fixes_it(
 
 def test_a_dead_session_with_a_browser_logs_in_again(helper, workspace_double, laptop_home, databricks_cli,
                                                      fake_browser):
-    end_session(workspace_double, laptop_home, databricks_cli, fake_browser)
+    end_session(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
 
     completed = run_helper(helper, workspace_double, laptop_home, BROWSER=fake_browser)
 
@@ -325,7 +307,7 @@ def test_a_dead_session_with_a_browser_logs_in_again(helper, workspace_double, l
 
 
 def test_parallel_helpers_share_one_login(helper, workspace_double, laptop_home, databricks_cli, fake_browser):
-    end_session(workspace_double, laptop_home, databricks_cli, fake_browser)
+    end_session(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
     slow_browser = os.path.join(laptop_home, "slow-browser")
     with open(slow_browser, "w", encoding="utf-8") as handle:
         handle.write("#!/bin/sh\nsleep 2\nexec %s \"$@\"\n" % fake_browser)
@@ -342,7 +324,7 @@ def test_parallel_helpers_share_one_login(helper, workspace_double, laptop_home,
 
 def test_a_login_nobody_completes_does_not_hang(module_env, args, workspace_double, laptop_home, databricks_cli,
                                                 fake_browser):
-    end_session(workspace_double, laptop_home, databricks_cli, fake_browser)
+    end_session(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
     command = module_env(MODULE, dict(args, login_timeout=10))["command"]
     idle_browser = os.path.join(laptop_home, "idle-browser")
     with open(idle_browser, "w", encoding="utf-8") as handle:
@@ -418,3 +400,58 @@ def test_claude_code_uses_the_helper_against_the_workspace(helper, workspace_dou
                 if entry["path"].endswith("/v1/messages")]
     assert messages and all(entry["bearer_status"] == "valid" for entry in messages), messages
     assert all(entry["detail"].get("coding_agent_header") == "true" for entry in messages)
+
+
+# ------------------------------------------------------------------------- the helper's Python
+
+def make_venv(path) -> str:
+    """A virtual environment like the one Ansible may run from (pipx, a project venv); returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120,
+                   capture_output=True)
+    return str(path / "bin" / "python")
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_the_helper_outlives_the_python_it_was_written_with(module_env, args, workspace_double, laptop_home,
+                                                            tmp_path):
+    venv_python = make_venv(tmp_path / "ansible-venv")
+    result = module_env(MODULE, dict(args, interpreter=venv_python), env={"ANSIBLE_PYTHON_INTERPRETER": venv_python})
+    assert result["interpreter"] == venv_python
+    with open(result["path"], encoding="utf-8") as handle:
+        assert read_helper_metadata(handle.read())["interpreter"] == venv_python
+    assert accepted(workspace_double, printed_token(run_helper(result["command"], workspace_double, laptop_home)))
+
+    shutil.rmtree(tmp_path / "ansible-venv")
+    # Claude Code started from the dock: a short PATH, the venv gone.
+    completed = run_helper(result["command"], workspace_double, laptop_home, PATH="/usr/bin:/bin")
+
+    assert accepted(workspace_double, printed_token(completed))
+    assert completed.stderr == ""
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/python3", os.X_OK), reason="needs a system Python at /usr/bin/python3")
+@pytest.mark.usefixtures("logged_in")
+def test_with_no_python_on_path_the_helper_finds_the_system_python(module_env, args, workspace_double, laptop_home,
+                                                                   tmp_path):
+    venv_python = make_venv(tmp_path / "ansible-venv")
+    command = module_env(MODULE, dict(args, interpreter=venv_python))["command"]
+    shutil.rmtree(tmp_path / "ansible-venv")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+
+    completed = run_helper(command, workspace_double, laptop_home, PATH=str(empty))
+
+    assert accepted(workspace_double, printed_token(completed))
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/python3", os.X_OK), reason="needs a system Python at /usr/bin/python3")
+def test_by_default_the_system_python_is_chosen_over_ansibles_venv(module_env, args, laptop_home, tmp_path):
+    venv_python = make_venv(tmp_path / "ansible-venv")
+
+    result = module_env(MODULE, args, env={"ANSIBLE_PYTHON_INTERPRETER": venv_python})
+
+    assert result["interpreter"] == "/usr/bin/python3" and result["interpreter_reason"] == "the system Python"
+    with open(result["path"], encoding="utf-8") as handle:
+        text = handle.read()
+    assert read_helper_metadata(text)["interpreter"] == "/usr/bin/python3"
+    assert venv_python not in text
