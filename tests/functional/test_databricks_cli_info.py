@@ -43,6 +43,7 @@ def test_a_fresh_laptop_has_the_cli_but_no_profile(laptop, laptop_home, workspac
     assert check_row(result, "OAuth session")["status"] == "SKIP"
     assert workspace_double.control.requests() == [], "nothing is asked of the workspace without a profile"
 
+
 def test_an_active_session_then_an_ended_one(laptop, laptop_home, workspace_double, args, databricks_cli,
                                              fake_browser):
     cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
@@ -73,6 +74,7 @@ def test_an_active_session_then_an_ended_one(laptop, laptop_home, workspace_doub
     assert len(workspace_double.control.requests(path_prefix="/oidc/v1/authorize")) == authorizations, \
         "an info module never starts a login"
 
+
 def test_check_session_false_asks_the_cli_nothing(laptop, laptop_home, workspace_double, args, databricks_cli,
                                                   fake_browser):
     end_session(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
@@ -83,6 +85,7 @@ def test_check_session_false_asks_the_cli_nothing(laptop, laptop_home, workspace
     assert result["session"]["state"] == "unchecked"
     assert [row["label"] for row in result["checks"]] == ["Databricks CLI", "Profile"]
     assert workspace_double.control.requests() == []
+
 
 def test_a_profile_for_another_workspace_or_with_a_token_is_flagged(laptop, laptop_home, workspace_double, args):
     pat = workspace_double.control.create_pat(comment="old setup")["token_value"]
@@ -99,6 +102,7 @@ def test_a_profile_for_another_workspace_or_with_a_token_is_flagged(laptop, lapt
     assert credentials["status"] == "WARN" and "token" in credentials["value"]
     assert result["profile"]["credential_keys"] == ["token"]
     assert pat not in result["_output"] and pat not in json.dumps(result)
+
 
 def test_the_cli_is_found_where_installers_put_it_and_the_legacy_python_cli_skipped(
         laptop, laptop_home, databricks_cli):
@@ -126,6 +130,7 @@ def test_the_cli_is_found_where_installers_put_it_and_the_legacy_python_cli_skip
     assert "ansible-playbook fmapi.coding_agents.setup" in cli["fix"]
     assert check_row(missing, "OAuth session")["status"] == "SKIP"
 
+
 def test_too_old_a_cli_fails_its_check(laptop, laptop_home, tmp_path):
     old = tmp_path / "old-cli" / "databricks"
     old.parent.mkdir()
@@ -138,6 +143,7 @@ def test_too_old_a_cli_fails_its_check(laptop, laptop_home, tmp_path):
     cli = check_row(result, "Databricks CLI")
     assert cli["status"] == "FAIL" and "older than 0.296.0" in cli["value"]
     assert "databricks_cli_upgrade=true" in cli["fix"]
+
 
 def test_the_python_for_the_workspace_modules_is_checked(laptop, args, tmp_path):
     bare = tmp_path / "bare-venv"
