@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import typing as t
+import urllib.error
+import urllib.request
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._workspace import (
     clean_environment,
@@ -47,6 +51,12 @@ SAFETY_MARGIN_SECONDS = 5 * 60
 MIN_USABLE_SECONDS = 60
 # `databricks auth token` may have to refresh over the network; it must not hold Claude Code up.
 TOKEN_TIMEOUT_SECONDS = 30
+# Claude Code and Codex ask again at once when the workspace answers 401: a call that repeats the token
+# served this recently is checked with the workspace, and refreshed when the workspace rejects it.
+REPEAT_WINDOW_SECONDS = 120
+VERIFY_TIMEOUT_SECONDS = 10
+# An authenticated GET every user may make: a 401 there means the token itself is rejected.
+VERIFY_PATH = "/api/2.0/preview/scim/v2/Me"
 # After the CLI's own --timeout, how long to wait before killing it.
 KILL_GRACE_SECONDS = 15
 
@@ -361,6 +371,54 @@ def describe_login_failure(run: CliRun, timeout_seconds: int) -> str:
 
 # ------------------------------------------------------------------------------------ token helper
 
+def token_fingerprint(token: str) -> str:
+    """A short digest that tells two tokens apart and says nothing of either (it is all the state file keeps)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def state_file_for(helper_path: str) -> str:
+    """The helper's state file: ``.<helper name>.state`` beside it."""
+    directory, name = os.path.split(os.path.abspath(helper_path))
+    return os.path.join(directory, "." + name + ".state")
+
+
+def read_state(path: str) -> t.Dict[str, t.Any]:
+    """The helper's last answer (fingerprint and time), ``{}`` when there is none or it is unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_state(path: str, token: str, now: float) -> None:
+    """Record which token was served when (atomically, mode 0600); a failure only costs the recovery."""
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".fmapi-state-", dir=os.path.dirname(path))
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump({"version": 1, "fingerprint": token_fingerprint(token), "served_at": now}, handle)
+        os.replace(temporary, path)
+    except OSError:
+        return
+
+
+def token_rejected(host: str, token: str, timeout: float = VERIFY_TIMEOUT_SECONDS) -> t.Optional[bool]:
+    """Whether the workspace rejects ``token`` (HTTP 401); None when it could not be asked.
+
+    Proxies (HTTPS_PROXY, NO_PROXY) and a custom CA (SSL_CERT_FILE) apply, as for the CLI.
+    """
+    request = urllib.request.Request(host + VERIFY_PATH, headers={"Authorization": "Bearer " + token,
+                                                                 "User-Agent": "fmapi-token-helper"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):  # nosec: the workspace URL, https only
+            return False
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401
+    except (OSError, ValueError):
+        return None
+
+
 def _say(stderr: t.TextIO, message: str) -> None:
     stderr.write("fmapi-token-helper: %s\n" % message)
     stderr.flush()
@@ -398,11 +456,18 @@ class _LoginLock:
 
 def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mapping[str, str]] = None,
                       stdout: t.Optional[t.TextIO] = None, stderr: t.Optional[t.TextIO] = None,
-                      lock_path: t.Optional[str] = None) -> int:
+                      lock_path: t.Optional[str] = None, state_path: t.Optional[str] = None,
+                      rejected: t.Callable[[str, str], t.Optional[bool]] = token_rejected) -> int:
     """The token helper: print one access token for Claude Code on ``stdout``; exit status.
 
     ``config`` holds ``databricks_cli``, ``profile``, ``host``, ``ttl_minutes`` and
     ``login_timeout``. Nothing but the token is printed on stdout; everything else goes to stderr.
+
+    A token the workspace stopped accepting before the CLI's cache says it expires (revoked, rotated,
+    clock skew) is not served again and again: when a call repeats the token served less than
+    :data:`REPEAT_WINDOW_SECONDS` ago (what Claude Code and Codex do after a 401), the helper asks the
+    workspace whether it accepts it, and on a 401 has the CLI refresh it (or logs in again). The state
+    file (``state_path``) keeps only a fingerprint of the last token and the time it was served.
     """
     environ = os.environ if environ is None else environ
     stdout = sys.stdout if stdout is None else stdout
@@ -415,10 +480,20 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
     hint = login_command(profile, host)
     env = clean_environment(environ)
 
+    state_path = state_path or state_file_for(lock_path or os.path.abspath(__file__))
+    rejected_token = None  # type: t.Optional[str]
+
     def emit(result: TokenResult) -> int:
         stdout.write(t.cast(str, result.token) + "\n")
         stdout.flush()
+        write_state(state_path, t.cast(str, result.token), time.time())
         return 0
+
+    def repeated(result: TokenResult) -> bool:
+        state = read_state(state_path)
+        served_at = state.get("served_at")
+        return (state.get("fingerprint") == token_fingerprint(t.cast(str, result.token))
+                and isinstance(served_at, (int, float)) and 0 <= time.time() - served_at < REPEAT_WINDOW_SECONDS)
 
     if not is_executable_file(cli):
         _say(stderr, "the Databricks CLI is not at %s any more: reinstall it, or run the FMAPI setup again so "
@@ -427,6 +502,20 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
 
     first = fetch_token(cli, profile, env, host=host)
     fallback = None  # type: t.Optional[TokenResult]
+    if first.ok and first.remaining_seconds() >= needed and repeated(first) and rejected(host, t.cast(str, first.token)):
+        # Asked again soon for the same token, and the workspace rejects it: never serve it again.
+        rejected_token = first.token
+        _say(stderr, "the workspace rejects the access token of profile %s (HTTP 401) although it has not expired; "
+                     "refreshing it." % profile)
+        refreshed = fetch_token(cli, profile, env, force_refresh=True, host=host)
+        if refreshed.ok and refreshed.token != rejected_token:
+            return emit(refreshed)
+        if refreshed.ok or refreshed.kind in (SESSION_EXPIRED, SESSION_NO_PROFILE):
+            first = TokenResult(SESSION_EXPIRED, message="the workspace rejects the access token of profile %s and "
+                                                         "the CLI could not get another one" % profile)
+        else:
+            _say(stderr, "cannot refresh the rejected Databricks token of profile %s: %s" % (profile, refreshed.message))
+            return 1
     if first.ok:
         if first.remaining_seconds() >= needed:
             return emit(first)
@@ -464,7 +553,7 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
             return emit(t.cast(TokenResult, fallback)) if usable_fallback else 1
         # Another helper may have logged in while this one waited for the lock.
         current = fetch_token(cli, profile, env, host=host)
-        if current.ok and current.remaining_seconds() >= MIN_USABLE_SECONDS and (
+        if current.ok and current.remaining_seconds() >= MIN_USABLE_SECONDS and current.token != rejected_token and (
                 fallback is None or current.token != fallback.token):
             return emit(current)
         _say(stderr, "%s; opening the browser to log in to %s (profile %s, up to %d seconds)."

@@ -43,7 +43,7 @@ options:
   state:
     description:
       - V(present) writes the helper (and removes the legacy cache).
-      - V(absent) removes the helper and the legacy cache.
+      - V(absent) removes the helper, its state file and the legacy cache.
     type: str
     choices: [present, absent]
     default: present
@@ -103,8 +103,12 @@ notes:
   - The helper's token logic is Python rather than C(sh) because it must compare an RFC 3339 expiry with
     nanoseconds to the current time portably; BSD C(date) on macOS and GNU C(date) disagree on parsing it.
     A Python 3.8 or newer is on every machine Ansible manages, since its modules need one.
-  - A token revoked by the workspace while the CLI's cache still holds it cannot be detected without storing
-    state; the helper serves the cached token until the CLI considers it expired.
+  - A token the workspace stopped accepting while the CLI's cache still holds it as valid (revoked, rotated,
+    clock skew) is not served again: when a call repeats the token served less than two minutes before (what
+    Claude Code and Codex do after an HTTP 401), the helper asks the workspace (C(GET /api/2.0/preview/scim/v2/Me))
+    and, on a 401, has the CLI refresh it, or logs in again where a browser can open. Its state file,
+    C(.<helper name>.state) beside it (mode V(0600)), holds only a fingerprint of the last token and the time;
+    O(state=absent) removes it too.
 extends_documentation_fragment:
   - fmapi.coding_agents.attributes
   - fmapi.coding_agents.attributes.IDEMPOTENT
@@ -198,6 +202,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper as helper
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
@@ -356,6 +361,14 @@ class TokenHelper:
                     remove_file(path)
                 except OSError as exc:
                     self.fail("Cannot remove the token helper %s: %s" % (path, to_native(exc)))
+        state = dbcli.state_file_for(path)
+        if os.path.lexists(state):
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                try:
+                    remove_file(state)
+                except OSError as exc:
+                    self.fail("Cannot remove the token helper's state file %s: %s" % (state, to_native(exc)))
         self.remove_legacy(path)
 
     def run(self) -> t.Dict[str, t.Any]:

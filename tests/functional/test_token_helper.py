@@ -179,17 +179,19 @@ def test_the_legacy_pat_cache_beside_the_helper_is_removed(module_env, laptop_ho
     assert "dapi0123456789abcdef" not in result["_output"]
 
 
-def test_absent_removes_the_helper_and_the_legacy_cache(module_env, laptop_home, args):
+def test_absent_removes_the_helper_its_state_and_the_legacy_cache(module_env, laptop_home, args):
     module_env(MODULE, args)
     cache = os.path.join(laptop_home, ".claude", ".fmapi-pat-cache")
-    with open(cache, "w", encoding="utf-8") as handle:
-        handle.write("old\n")
+    state = os.path.join(laptop_home, ".claude", ".fmapi-token-helper.state")
+    for path in (cache, state):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("old\n")
 
     removed = module_env(MODULE, {"state": "absent"})
     again = module_env(MODULE, {"state": "absent"})
 
     assert removed["changed"] is True and removed["removed_legacy"] == [cache]
-    assert not os.path.exists(helper_path(laptop_home)) and not os.path.exists(cache)
+    assert not os.path.exists(helper_path(laptop_home)) and not os.path.exists(cache) and not os.path.exists(state)
     assert again["changed"] is False
 
 
@@ -455,3 +457,65 @@ def test_by_default_the_system_python_is_chosen_over_ansibles_venv(module_env, a
         text = handle.read()
     assert read_helper_metadata(text)["interpreter"] == "/usr/bin/python3"
     assert venv_python not in text
+
+
+# ------------------------------------------------------------------ a token the workspace rejects
+
+@pytest.mark.usefixtures("logged_in")
+def test_a_token_the_workspace_rejects_before_it_expires_is_replaced_on_the_next_call(helper, workspace_double,
+                                                                                       laptop_home):
+    first = printed_token(run_helper(helper, workspace_double, laptop_home))
+    # Revoked, rotated or clock skew: the workspace rejects the token, the CLI's cache still holds it as valid.
+    workspace_double.control.expire_access_tokens()
+    assert not accepted(workspace_double, first)
+    logins_before = len(authorize_requests(workspace_double))
+
+    # What Claude Code and Codex do after a 401: ask again at once.
+    again = run_helper(helper, workspace_double, laptop_home)
+
+    second = printed_token(again)
+    assert second != first and accepted(workspace_double, second)
+    assert "rejects the access token" in again.stderr
+    assert len(authorize_requests(workspace_double)) == logins_before, "no browser login for a refresh"
+    state = os.path.join(laptop_home, ".claude", ".fmapi-token-helper.state")
+    with open(state, encoding="utf-8") as handle:
+        text = handle.read()
+    assert first not in text and second not in text
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_a_repeated_call_for_a_token_the_workspace_accepts_refreshes_nothing(helper, workspace_double, laptop_home):
+    first = printed_token(run_helper(helper, workspace_double, laptop_home))
+    refreshes_before = len(refresh_grants(workspace_double))
+
+    second = printed_token(run_helper(helper, workspace_double, laptop_home))
+
+    assert second == first
+    assert len(refresh_grants(workspace_double)) == refreshes_before
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_claude_code_recovers_from_a_rejected_token_without_a_login(helper, workspace_double, laptop_home, claude_cli):
+    with open(os.path.join(laptop_home, ".claude", "settings.json"), "w", encoding="utf-8") as handle:
+        json.dump({"apiKeyHelper": helper, "env": {
+            "ANTHROPIC_BASE_URL": workspace_double.url + "/serving-endpoints/anthropic",
+            "ANTHROPIC_CUSTOM_HEADERS": "x-databricks-use-coding-agent-mode: true",
+            "ANTHROPIC_MODEL": "databricks-claude-sonnet-4-6", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "1800000"}}, handle)
+    with open(os.path.join(laptop_home, ".claude.json"), "w", encoding="utf-8") as handle:
+        json.dump({"hasCompletedOnboarding": True}, handle)
+    printed_token(run_helper(helper, workspace_double, laptop_home))
+    workspace_double.control.expire_access_tokens()
+    workspace_double.control.clear_requests()
+    env = cli_env(workspace_double, laptop_home, NODE_EXTRA_CA_CERTS=workspace_double.ca_file,
+                  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", DISABLE_AUTOUPDATER="1")
+
+    completed = subprocess.run([claude_cli, "-p", "hi", "--output-format", "json"], env=env, cwd=laptop_home,
+                               capture_output=True, text=True, timeout=300, check=False)
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert json.loads(completed.stdout)["result"] == "Hello from the FMAPI workspace double."
+    messages = [entry for entry in workspace_double.control.requests(path_prefix="/serving-endpoints/anthropic")
+                if entry["path"].endswith("/v1/messages")]
+    assert [entry["bearer_status"] for entry in messages][-1] == "valid", messages
+    assert authorize_requests(workspace_double) == []

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shlex
+import stat
 import sys
 import time
 
@@ -404,11 +405,20 @@ class Helper:
             handle.write("helper\n")
         self.config = {"databricks_cli": fake_cli.path, "profile": PROFILE, "host": HOST, "ttl_minutes": 30,
                        "login_timeout": 20}
+        self.state_path = str(tmp_path / ".helper.state")
+        # What the workspace says of a token: None (not asked, or unreachable) unless a test decides.
+        self.verdict = None
+        self.verified = []
+
+    def rejected(self, host, token):
+        self.verified.append((host, token))
+        return self.verdict
 
     def __call__(self, **environ):
         stdout, stderr = io.StringIO(), io.StringIO()
         env = self.fake_cli.environ(**environ)
-        status = dbcli.token_helper_main(self.config, env, stdout, stderr, lock_path=self.lock_path)
+        status = dbcli.token_helper_main(self.config, env, stdout, stderr, lock_path=self.lock_path,
+                                         state_path=self.state_path, rejected=self.rejected)
         return status, stdout.getvalue(), stderr.getvalue()
 
 
@@ -552,3 +562,75 @@ def test_a_helper_waiting_for_anothers_login_uses_its_result(helper, fake_cli):
 
     assert helper(DISPLAY=":0")[:2] == (0, OTHER_TOKEN + "\n")
     assert fake_cli.calls("login") == []
+
+
+# ---------------------------------------------------------------- a token the workspace rejects
+
+def test_a_first_call_never_asks_the_workspace(helper, fake_cli):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}])
+
+    assert helper() == (0, TOKEN + "\n", "")
+    assert helper.verified == []
+
+
+def test_a_repeat_of_a_rejected_token_is_refreshed_and_never_served_again(helper, fake_cli):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2, force=[{"stdout": token_json(OTHER_TOKEN, 60)}])
+    helper()
+    helper.verdict = True
+
+    status, stdout, stderr = helper()
+
+    assert (status, stdout) == (0, OTHER_TOKEN + "\n")
+    assert "rejects the access token of profile %s (HTTP 401)" % PROFILE in stderr
+    assert helper.verified == [(HOST, TOKEN)]
+    assert len(fake_cli.calls("force")) == 1
+
+
+def test_a_repeat_of_an_accepted_token_refreshes_nothing(helper, fake_cli):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2)
+    helper()
+    helper.verdict = False
+
+    assert helper() == (0, TOKEN + "\n", "")
+    assert helper.verified == [(HOST, TOKEN)] and fake_cli.calls("force") == []
+
+
+def test_an_unreachable_workspace_does_not_stop_the_token(helper, fake_cli):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2)
+    helper()
+    helper.verdict = None
+
+    assert helper() == (0, TOKEN + "\n", "")
+    assert fake_cli.calls("force") == []
+
+
+def test_a_call_long_after_the_last_one_is_not_a_retry(helper, fake_cli, monkeypatch):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2)
+    helper()
+    helper.verdict = True
+    later = time.time() + dbcli.REPEAT_WINDOW_SECONDS + 1
+    monkeypatch.setattr(dbcli.time, "time", lambda: later)
+
+    assert helper() == (0, TOKEN + "\n", "")
+    assert helper.verified == []
+
+
+def test_a_rejected_token_whose_refresh_fails_is_not_served_and_the_fix_is_named(helper, fake_cli):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2, force=[{"rc": 1, "stderr": REFRESH_INVALID}])
+    helper()
+    helper.verdict = True
+
+    status, stdout, stderr = helper()
+
+    assert status == 1 and stdout == ""
+    assert "databricks auth login --host %s --profile %s" % (HOST, PROFILE) in stderr
+
+
+def test_the_state_file_holds_no_token_and_only_its_owner_reads_it(helper, fake_cli):
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}])
+    helper()
+
+    with open(helper.state_path, encoding="utf-8") as handle:
+        text = handle.read()
+    assert TOKEN not in text and json.loads(text)["fingerprint"] == dbcli.token_fingerprint(TOKEN)
+    assert stat.S_IMODE(os.stat(helper.state_path).st_mode) == 0o600
