@@ -177,10 +177,10 @@ def run_cli(argv: t.Sequence[str], env: t.Mapping[str, str], timeout: float) -> 
                   b"".join(stderr_chunks).decode("utf-8", "replace"), timed_out)
 
 
-def token_argv(cli: str, profile: str, force_refresh: bool = False) -> t.List[str]:
+def token_argv(cli: str, profile: str, force_refresh: bool = False,
+               timeout: int = TOKEN_TIMEOUT_SECONDS) -> t.List[str]:
     """``databricks auth token`` for one profile, JSON output, bounded in time."""
-    argv = [cli, "auth", "token", "--profile", profile, "--output", "json",
-            "--timeout", "%ds" % TOKEN_TIMEOUT_SECONDS]
+    argv = [cli, "auth", "token", "--profile", profile, "--output", "json", "--timeout", "%ds" % timeout]
     if force_refresh:
         argv.append("--force-refresh")
     return argv
@@ -298,8 +298,8 @@ def classify_cli_failure(stderr: str, host: t.Optional[str] = None) -> t.Tuple[s
             "at a CA bundle that contains your organisation's root certificate." % (where, detail))
     if any(marker in lower for marker in _NETWORK_MARKERS):
         return SESSION_ERROR, (
-            "%s cannot be reached (%s). Check the network, VPN or proxy, and that the workspace URL is right."
-            % (where, detail))
+            "%s cannot be reached (%s). Check the network, the VPN and the proxy variables (HTTPS_PROXY, NO_PROXY), "
+            "and that the workspace URL is right." % (where, detail))
     if any(marker in lower for marker in _LOGIN_MARKERS):
         return SESSION_EXPIRED, "the Databricks login session has ended (%s)" % detail
     if any(marker in lower for marker in _NO_PROFILE_MARKERS):
@@ -307,15 +307,24 @@ def classify_cli_failure(stderr: str, host: t.Optional[str] = None) -> t.Tuple[s
     return SESSION_ERROR, "the Databricks CLI failed: %s" % (detail or "no error message")
 
 
+def unreachable_message(where: str, seconds: int) -> str:
+    """What to say when the CLI (or the workspace) gave no answer in time."""
+    return ("%s did not answer within %d seconds: it may be unreachable from here. Check the network, the VPN and "
+            "the proxy variables (HTTPS_PROXY, NO_PROXY), and that the workspace URL is right"
+            % (where, seconds))
+
+
 def fetch_token(cli: str, profile: str, env: t.Mapping[str, str], force_refresh: bool = False,
-                host: t.Optional[str] = None) -> TokenResult:
-    """Ask the CLI for the profile's access token (a refreshed one with ``force_refresh``)."""
-    run = run_cli(token_argv(cli, profile, force_refresh), env, TOKEN_TIMEOUT_SECONDS + KILL_GRACE_SECONDS)
+                host: t.Optional[str] = None, timeout: int = TOKEN_TIMEOUT_SECONDS) -> TokenResult:
+    """Ask the CLI for the profile's access token (a refreshed one with ``force_refresh``), within about
+    ``timeout`` seconds: the CLI's own ``--timeout``, and a kill shortly after."""
+    grace = min(KILL_GRACE_SECONDS, max(2, timeout // 2))
+    run = run_cli(token_argv(cli, profile, force_refresh, timeout), env, timeout + grace)
     if run.start_error:
         return TokenResult(SESSION_ERROR, message=run.start_error)
     if run.timed_out:
-        return TokenResult(SESSION_ERROR, message="the Databricks CLI did not answer within %d seconds"
-                           % (TOKEN_TIMEOUT_SECONDS + KILL_GRACE_SECONDS))
+        return TokenResult(SESSION_ERROR, message=unreachable_message(
+            "the Databricks CLI, asking %s for a token," % (host or "the workspace"), timeout + grace))
     if run.returncode != 0:
         kind, message = classify_cli_failure(run.stderr, host)
         return TokenResult(kind, message=message)
@@ -332,23 +341,27 @@ class SessionStatus(t.NamedTuple):
     problem: t.Optional[str] = None
 
 
-def session_status(cli: str, profile: str, env: t.Mapping[str, str], host: t.Optional[str] = None) -> SessionStatus:
+def session_status(cli: str, profile: str, env: t.Mapping[str, str], host: t.Optional[str] = None,
+                   timeout: int = TOKEN_TIMEOUT_SECONDS) -> SessionStatus:
     """Whether ``profile`` has a live session, read from the configuration file ``env`` names and the CLI.
 
     The token the CLI prints is not kept. ``problem`` says why the configuration file could not be read.
+    The CLI gets about ``timeout`` seconds (it may refresh the token over the network).
     """
     config_path = config_file_path(env)
     info = read_profile(config_path, profile)
     if info.exists is False:
         return SessionStatus(SESSION_NO_PROFILE, "Profile %s is not in %s." % (profile, config_path))
-    token = fetch_token(cli, profile, env, host=info.host or host)
+    token = fetch_token(cli, profile, env, host=info.host or host, timeout=timeout)
     session = token.kind if token.kind != UNSUPPORTED else SESSION_ERROR
     if token.ok:
         expires_at = iso_utc(token.expiry)
         until = "; its access token expires at %s" % expires_at if expires_at else ""
         return SessionStatus(session, "Profile %s has an active session%s." % (profile, until), info.host, expires_at,
                              info.problem)
-    message = token.message[:1].upper() + token.message[1:]
+    # A sentence after the colon, but a URL keeps its own spelling.
+    message = token.message if token.message.startswith(("http://", "https://")) else \
+        token.message[:1].upper() + token.message[1:]
     return SessionStatus(session, "Profile %s: %s." % (profile, message.rstrip(".")), info.host, None, info.problem)
 
 

@@ -38,6 +38,12 @@ options:
     description: Ask the CLI whether the profile has a live OAuth session (it may refresh the access token).
     type: bool
     default: true
+  timeout:
+    description:
+      - Seconds the CLI gets to answer for the session (it may have to refresh the token over the network). A
+        workspace that does not answer in time is a failed check that names the likely fixes.
+    type: int
+    default: 20
   sdk_python:
     description: A Python whose C(databricks-sdk) and C(jmespath) to check (the setup's venv).
     type: path
@@ -235,7 +241,8 @@ class Checks:
             self.add(ck.AUTH, ck.SKIP, label, "needs the Databricks CLI (see Dependencies)")
         else:
             self.add(ck.AUTH, ck.FAIL, label, ws.mask_tokens(session["message"]),
-                     "Check the workspace URL and your network (VPN, proxy), then: %s" % session["login_command"])
+                     "Check the workspace URL and your network (VPN, proxy variables HTTPS_PROXY and NO_PROXY), then: %s"
+                     % session["login_command"])
 
 
 def main() -> None:
@@ -245,6 +252,7 @@ def main() -> None:
             host=dict(type="str"),
             databricks_cli=dict(type="path"),
             check_session=dict(type="bool", default=True),
+            timeout=dict(type="int", default=20),
             sdk_python=dict(type="path"),
         ),
         supports_check_mode=True,
@@ -272,7 +280,7 @@ def main() -> None:
         elif info.exists is False:
             session.update(state=dbcli.SESSION_NO_PROFILE, message="Profile %s is not in %s." % (name, config_file))
         else:
-            status = dbcli.session_status(cli.path, name, env, host)
+            status = dbcli.session_status(cli.path, name, env, host, max(5, params["timeout"]))
             # The CLI's error text is quoted in the message: keep any token in it out of the result.
             session.update(state=status.session, expires_at=status.expires_at, message=ws.mask_tokens(status.message))
     sdk = check_sdk(params["sdk_python"]) if params["sdk_python"] else {}

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from functional_support import cached_tokens, check_row, cli_login, end_session
@@ -159,3 +160,26 @@ def test_the_python_for_the_workspace_modules_is_checked(laptop, args, tmp_path)
     assert lacking["sdk"]["requirements"] == ["databricks-sdk>=0.40.0", "jmespath>=1.0.0"]
     sdk = check_row(lacking, "databricks-sdk")
     assert sdk["status"] == "WARN" and "databricks-sdk>=0.40.0" in sdk["value"]
+
+
+def test_a_workspace_that_does_not_answer_is_reported_in_bounded_time_with_the_fix(
+        laptop, laptop_home, workspace_double, args, databricks_cli, fake_browser):
+    # The cached access token has expired, so the CLI must refresh it, and the workspace hangs.
+    workspace_double.control.update_scenario(access_token_ttl_seconds=2)
+    cli_login(workspace_double, laptop_home, databricks_cli, fake_browser, PROFILE)
+    workspace_double.control.update_scenario(access_token_ttl_seconds=3600)
+    time.sleep(3)
+    workspace_double.control.add_fault("/oidc/", delay_ms=120000, count=None)
+    started = time.monotonic()
+    try:
+        result = laptop(MODULE, dict(args, timeout=5))
+    finally:
+        workspace_double.control.clear_faults()
+
+    # Generous for a loaded machine, and far below the two minutes the workspace would take.
+    assert time.monotonic() - started < 90
+    assert result["session"]["state"] == "error"
+    session = check_row(result, "OAuth session")
+    assert session["status"] == "FAIL"
+    assert "cannot be reached" in session["value"] or "did not answer" in session["value"]
+    assert "HTTPS_PROXY" in session["value"] + session["fix"] and "VPN" in session["fix"]

@@ -370,6 +370,8 @@ def test_session_status_reads_the_config_file_of_home_without_databricks_config_
     ({"rc": 1, "stderr": REFRESH_INVALID}, dbcli.SESSION_EXPIRED, "The Databricks login session has ended"),
     ({"rc": 1, "stderr": TLS}, dbcli.SESSION_ERROR, "The TLS certificate of %s is not trusted" % HOST),
     ({"rc": 1, "stderr": UNKNOWN_FLAG}, dbcli.SESSION_ERROR, "This Databricks CLI is too old"),
+    ({"rc": 1, "stderr": "Error: dial tcp 127.0.0.1:1: connect: connection refused"}, dbcli.SESSION_ERROR,
+     "%s cannot be reached" % HOST),
 ])
 def test_session_status_of_a_failing_session_says_why(fake_cli, config_file, answer, session, words):
     fake_cli.script(token=[answer])

@@ -284,7 +284,7 @@ def test_an_unreachable_workspace_is_a_session_error_with_a_network_fix(info, ho
     assert result["session"]["state"] == "error"
     row = check(result, "OAuth session")
     assert row["status"] == "FAIL" and "cannot be reached" in row["value"]
-    assert row["fix"].startswith("Check the workspace URL and your network (VPN, proxy)")
+    assert row["fix"].startswith("Check the workspace URL and your network (VPN, proxy variables HTTPS_PROXY and NO_PROXY)")
 
 
 def test_a_token_in_the_clis_error_is_masked(info, home, fake_cli):

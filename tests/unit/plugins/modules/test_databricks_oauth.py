@@ -46,7 +46,7 @@ class FakeCliBoundary:
         self.login_calls = []
         self.on_login = None
 
-    def fetch_token(self, cli, profile, env, force_refresh=False, host=None):
+    def fetch_token(self, cli, profile, env, force_refresh=False, host=None, timeout=None):
         self.token_calls.append(dict(cli=cli, profile=profile, env=dict(env), force_refresh=force_refresh))
         return self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0]
 
