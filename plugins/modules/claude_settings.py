@@ -58,7 +58,7 @@ options:
     description:
       - V(present) merges the FMAPI keys into the file, creating it when missing.
       - V(absent) removes the keys this module owns (and the legacy keys), drops an C(env) object that this
-        leaves empty, removes the V(WebSearch) entry of C(permissions.deny) only when the sidecar records that
+        leaves empty (unless the file had an empty C(env) of its own before, which the sidecar records), removes the V(WebSearch) entry of C(permissions.deny) only when the sidecar records that
         this module added it, and deletes the sidecar. A file left as V({}) is deleted; a symlinked file is
         kept and its target left holding V({}) instead.
     type: str
@@ -313,6 +313,8 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
 )
 
 _RECORD_KEY = "web_search_deny"
+# The user's own env was an empty object before the merge: removing our keys must leave it, not drop it.
+_KEEP_ENV_KEY = "keep_empty_env"
 
 
 class MergeResult:  # pylint: disable=too-few-public-methods
@@ -415,6 +417,7 @@ def merge_present(data: t.Dict[str, t.Any], env_values: t.Dict[str, str], api_ke
     """
     data = copy.deepcopy(data)
     result = MergeResult(data, None)
+    keep_empty_env = (isinstance(data.get(cs.ENV), dict) and not data[cs.ENV]) or bool((record or {}).get(_KEEP_ENV_KEY))
     if cs.ENV in data and not isinstance(data[cs.ENV], dict):
         if not repair:
             raise _shape_error(path, cs.ENV, data[cs.ENV], "an object mapping variable names to strings")
@@ -434,7 +437,12 @@ def merge_present(data: t.Dict[str, t.Any], env_values: t.Dict[str, str], api_ke
     else:
         _remove_recorded_web_search(data, record, result)
         entry = None
-    result.record = {_RECORD_KEY: entry} if entry else None
+    kept = {}  # type: t.Dict[str, t.Any]
+    if entry:
+        kept[_RECORD_KEY] = entry
+    if keep_empty_env:
+        kept[_KEEP_ENV_KEY] = True
+    result.record = kept or None
     if isinstance(env.get(cs.COMPETING_API_KEY), str):
         result.notes.append(
             "%s: env.%s is set; Claude Code uses it instead of apiKeyHelper, so the Databricks token is never "
@@ -462,7 +470,7 @@ def merge_absent(data: t.Dict[str, t.Any], record: t.Optional[t.Dict[str, t.Any]
         result.notes.append("%s: 'env' is a JSON %s, not an object; it was left as it is."
                             % (path, cs.json_type_name(env)))
     _remove_legacy(data, result)
-    if had_entries and not env:
+    if had_entries and not env and not (record or {}).get(_KEEP_ENV_KEY):
         del data[cs.ENV]
     _remove_recorded_web_search(data, record, result)
     return result
