@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import typing as t
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
@@ -54,6 +55,34 @@ def settings_path(location: str, home: str, cwd: t.Optional[str] = None) -> str:
     return os.path.join(base, ".claude", "settings.json")
 
 
+def writable_problem(path: str) -> t.Optional[str]:
+    """Why the settings file ``path`` could not be written (None when it can), without leaving anything behind.
+
+    The nearest folder that exists on the way to it must be a folder, and a scratch file (or folder, when
+    ``.claude`` must be created) must be creatable in it: the only test that holds for root and for
+    read-only file systems alike.
+    """
+    directory = os.path.dirname(path)
+    existing = directory
+    while not os.path.lexists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing):
+        return "%s is not a folder, so %s cannot be written" % (existing, path)
+    try:
+        if existing == directory:
+            descriptor, scratch = tempfile.mkstemp(prefix=".fmapi-write-check-", dir=existing)
+            os.close(descriptor)
+            os.unlink(scratch)
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=".fmapi-write-check-", dir=existing))
+    except OSError as exc:
+        return "%s cannot be written (%s in %s)" % (path, exc.strerror or exc, existing)
+    return None
+
+
 def _string(value: t.Any) -> t.Optional[str]:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -86,7 +115,7 @@ class InstallReader:
             settings_mode=None, host=None, gateway=None, base_url=None, profile=None, databricks_cli=None, model=None,
             opus=None, sonnet=None, haiku=None, ttl_minutes=None, deny_web_search=False, api_key_helper=None,
             helper_path=None, helper_exists=False, helper_executable=False, helper_metadata={}, helper_is_ours=False,
-            ttl_in_settings=False,
+            ttl_in_settings=False, settings_writable_problem=None,
             legacy=[], onboarding_complete=False,
         )  # type: t.Dict[str, t.Any]
         data = {}  # type: t.Dict[str, t.Any]
@@ -95,6 +124,8 @@ class InstallReader:
         else:
             raw, error = self._read(path)
         result["settings_exists"] = raw is not None
+        result["settings_writable_problem"] = writable_problem(path) if not os.path.isdir(path) else \
+            "%s is a folder, not a settings file" % path
         if raw is not None:
             self.secrets.extend(cs.secret_values_in_text(cs.decode_for_display(raw)))
             try:

@@ -123,6 +123,12 @@ settings_error:
   description: Why the settings file could not be read (file, line and column), or V(null).
   returned: always
   type: str
+settings_writable_problem:
+  description:
+    - Why the settings file could not be written there (a file where a folder should be, a read-only place), or
+      V(null) when it can. Checked with a scratch file that is removed at once; nothing stays.
+  returned: always
+  type: str
 host:
   description: The workspace URL, or V(null) when none was found.
   returned: always
@@ -552,6 +558,12 @@ def main() -> None:
     info = reader.read(os.path.abspath(path), params["helper_path"],
                        dict(PLUGIN, source=os.path.abspath(params["plugin_source"])))
     module.no_log_values.update(value for value in reader.secrets if value)
+    location = params["location"]
+    if not params["path"] and location not in ws.SETTINGS_LOCATIONS and not os.path.isdir(ws.expand_home(location, {"HOME": home})):
+        # A typo must not make a project folder appear out of nothing.
+        info["settings_writable_problem"] = (
+            "settings_location %s is not an existing folder: give the project folder whose .claude/settings.json to "
+            "use, or home, or cwd" % location)
     claude = find_claude(os.environ, params["claude_command"]) if params["find_claude"] else \
         dict(found=False, path=None, version=None, on_path=False, version_output="")
     helper_run = {"ran": False}  # type: t.Dict[str, t.Any]
