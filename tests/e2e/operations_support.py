@@ -160,10 +160,10 @@ class Laptop:
         return env
 
     def play(self, playbook: str, *extra_vars: str, browser: bool = False, cwd: t.Optional[str] = None,
-             timeout: int = 600) -> Run:
+             timeout: int = 600, verbosity: int = 0) -> Run:
         """``ansible-playbook fmapi.coding_agents.<playbook> -e ...`` in ``cwd`` (the home directory by
-        default), with no terminal."""
-        command = ["ansible-playbook", "fmapi.coding_agents." + playbook]
+        default), with no terminal; ``verbosity`` adds that many ``-v``."""
+        command = ["ansible-playbook", "fmapi.coding_agents." + playbook] + (["-" + "v" * verbosity] if verbosity else [])
         for extra in extra_vars:
             command += ["-e", extra]
         completed = subprocess.run(command, cwd=cwd or self.home, env=self.env(browser, cwd), stdin=subprocess.DEVNULL,
