@@ -576,7 +576,10 @@ def unreachable_checks(message: str, wanted: t.Mapping[str, t.Any],
         fix = ("The login works but lacks a permission: ask a workspace admin for access to Model Serving (CAN QUERY "
                "on the serving endpoints)")
     elif "internal problem" in lowered or "http 5" in lowered or "rate-limiting" in lowered:
-        fix = "The workspace's side: try again later, and tell the workspace admins if it persists"
+        fix = ("The workspace's side, not this laptop's: try again later, and tell the workspace admins if it persists "
+               "(with the time it failed)")
+    elif "404" in lowered or "does not look like a databricks workspace" in lowered:
+        fix = "Check the workspace URL: it should be the one your browser shows for the workspace (https://...)"
     elif "certificate" in lowered or "tls" in lowered:
         fix = "Trust your organisation's CA: point SSL_CERT_FILE and REQUESTS_CA_BUNDLE at a PEM bundle with it"
     elif "not in" in lowered and "profile" in lowered:
