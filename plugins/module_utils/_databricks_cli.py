@@ -421,10 +421,13 @@ def token_rejected(host: str, token: str, timeout: float = VERIFY_TIMEOUT_SECOND
 
     Proxies (HTTPS_PROXY, NO_PROXY) and a custom CA (SSL_CERT_FILE) apply, as for the CLI.
     """
-    request = urllib.request.Request(host + VERIFY_PATH, headers={"Authorization": "Bearer " + token,
-                                                                 "User-Agent": "fmapi-token-helper"})
+    headers = {"Authorization": "Bearer " + token, "User-Agent": "fmapi-token-helper"}
+    request = urllib.request.Request(host + VERIFY_PATH, headers=headers)
+    # The standard library's opener, not Ansible's open_url: this code also runs as the token helper,
+    # where Ansible is not importable. It honours the same proxy variables and SSL_CERT_FILE.
+    opener = urllib.request.build_opener()
     try:
-        with urllib.request.urlopen(request, timeout=timeout):  # nosec: the workspace URL, https only
+        with opener.open(request, timeout=timeout):
             return False
     except urllib.error.HTTPError as exc:
         return exc.code == 401

@@ -58,8 +58,9 @@ options:
     description:
       - V(present) merges the FMAPI keys into the file, creating it when missing.
       - V(absent) removes the keys this module owns (and the legacy keys), drops an C(env) object that this
-        leaves empty (unless the file had an empty C(env) of its own before, which the sidecar records), removes the V(WebSearch) entry of C(permissions.deny) only when the sidecar records that
-        this module added it, and deletes the sidecar. A file left as V({}) is deleted; a symlinked file is
+        leaves empty (unless the file had an empty C(env) of its own before, which the sidecar records),
+        removes the V(WebSearch) entry of C(permissions.deny) only when the sidecar records that this module
+        added it, and deletes the sidecar. A file left as V({}) is deleted; a symlinked file is
         kept and its target left holding V({}) instead.
     type: str
     choices: [present, absent]

@@ -103,12 +103,12 @@ notes:
   - The helper's token logic is Python rather than C(sh) because it must compare an RFC 3339 expiry with
     nanoseconds to the current time portably; BSD C(date) on macOS and GNU C(date) disagree on parsing it.
     A Python 3.8 or newer is on every machine Ansible manages, since its modules need one.
-  - A token the workspace stopped accepting while the CLI's cache still holds it as valid (revoked, rotated,
-    clock skew) is not served again: when a call repeats the token served less than two minutes before (what
+  - "A token the workspace stopped accepting while the CLI's cache still holds it as valid (revoked, rotated,
+    clock skew) is not served again. When a call repeats the token served less than two minutes before (what
     Claude Code and Codex do after an HTTP 401), the helper asks the workspace (C(GET /api/2.0/preview/scim/v2/Me))
     and, on a 401, has the CLI refresh it, or logs in again where a browser can open. Its state file,
     C(.<helper name>.state) beside it (mode V(0600)), holds only a fingerprint of the last token and the time;
-    O(state=absent) removes it too.
+    O(state=absent) removes it too."
 extends_documentation_fragment:
   - fmapi.coding_agents.attributes
   - fmapi.coding_agents.attributes.IDEMPOTENT

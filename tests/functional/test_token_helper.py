@@ -462,8 +462,8 @@ def test_by_default_the_system_python_is_chosen_over_ansibles_venv(module_env, a
 # ------------------------------------------------------------------ a token the workspace rejects
 
 @pytest.mark.usefixtures("logged_in")
-def test_a_token_the_workspace_rejects_before_it_expires_is_replaced_on_the_next_call(helper, workspace_double,
-                                                                                       laptop_home):
+def test_a_token_the_workspace_rejects_before_it_expires_is_replaced_on_the_next_call(
+        helper, workspace_double, laptop_home):
     first = printed_token(run_helper(helper, workspace_double, laptop_home))
     # Revoked, rotated or clock skew: the workspace rejects the token, the CLI's cache still holds it as valid.
     workspace_double.control.expire_access_tokens()

@@ -526,7 +526,7 @@ def test_report_errors_says_a_5xx_is_on_the_workspace_side(fake_workspace, capsy
     result, connectivity = run_reporting(capsys)
 
     assert "internal problem" in result["error"]
-    assert connectivity["fix"].startswith("The workspace's side: try again later")
+    assert connectivity["fix"].startswith("The workspace's side, not this laptop's: try again later")
 
 
 def test_report_errors_points_at_the_network_when_nothing_answers(capsys, monkeypatch):
