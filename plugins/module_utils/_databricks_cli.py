@@ -98,6 +98,8 @@ _UNSUPPORTED_MARKERS = ("unknown flag", "unknown shorthand flag", "unknown comma
 def _macos_session_manager() -> t.Optional[str]:
     """The launchd session type of this process on macOS (``Aqua`` for a desktop login), None if unknown."""
     try:
+        # This code also runs as the token helper, where Ansible is not importable.
+        # pylint: disable-next=ansible-bad-function
         completed = subprocess.run(["/bin/launchctl", "managername"], stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
@@ -153,6 +155,8 @@ def run_cli(argv: t.Sequence[str], env: t.Mapping[str, str], timeout: float) -> 
     the output pipes open for as long as it runs.
     """
     try:
+        # This code also runs as the token helper, where Ansible is not importable; and the wait must end.
+        # pylint: disable-next=ansible-bad-function
         process = subprocess.Popen(  # pylint: disable=consider-using-with
             list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=dict(env), close_fds=True)

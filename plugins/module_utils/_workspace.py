@@ -303,6 +303,8 @@ def parse_cli_version(text: str) -> t.Optional[str]:
 def cli_version(cli: str, environ: t.Mapping[str, str]) -> t.Optional[str]:
     """The version of the Databricks CLI at ``cli``, None when it does not run or is not the (Go) Databricks CLI."""
     try:
+        # This code also runs as the token helper, where Ansible is not importable.
+        # pylint: disable-next=ansible-bad-function
         completed = subprocess.run([cli, "--version"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=clean_environment(environ),
                                    timeout=CLI_VERSION_TIMEOUT_SECONDS, check=False)

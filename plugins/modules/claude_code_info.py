@@ -290,6 +290,8 @@ def find_claude(environ: t.Mapping[str, str], given: t.Optional[str]) -> t.Dict[
             continue
         found.update(found=True, path=path, on_path=on_path)
         try:
+            # A bounded wait, which AnsibleModule.run_command cannot give (a hung claude must not hang the doctor).
+            # pylint: disable-next=ansible-bad-function
             completed = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
                                        check=False)
             output = (completed.stdout or completed.stderr).decode("utf-8", "replace").strip()
@@ -307,6 +309,8 @@ def run_helper(path: str, timeout: int, module: AnsibleModule) -> t.Dict[str, t.
     """Run the helper as Claude Code would, keeping only the shape of what it printed."""
     env = dict(os.environ, BROWSER="none", DISPLAY="", WAYLAND_DISPLAY="")
     try:
+        # A bounded wait, which AnsibleModule.run_command cannot give (a helper may wait for a login).
+        # pylint: disable-next=ansible-bad-function
         completed = subprocess.run([path], stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout,
                                    check=False)
     except subprocess.TimeoutExpired:

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from workspace_double import WorkspaceDouble
 
 MODULE = "databricks_oauth"
 PROFILE = "fmapi-dev"
@@ -257,14 +258,19 @@ def test_a_profile_for_another_workspace_is_not_logged_in_over(laptop, laptop_ho
     ({"host": "https://x.example.com\n--profile other"}, "control characters"),
     ({"host": "http://x.example.com"}, "must start with https://"),
 ])
-def test_hostile_values_are_refused_before_anything_runs(laptop, laptop_home, workspace_double, args, override,
-                                                         expected):
-    result = laptop(MODULE, dict(args, **override), expect_failure=True)
+def test_hostile_values_are_refused_before_anything_runs(laptop, laptop_home, args, override, expected, tmp_path):
+    # A workspace of this test's own: a CLI left running by an earlier test cannot talk to it.
+    double = WorkspaceDouble(str(tmp_path / "double")).start()
+    try:
+        result = laptop(MODULE, dict(dict(args, host=double.url), **override), expect_failure=True)
+        requests = double.control.requests()
+    finally:
+        double.stop()
 
     assert expected in result["msg"]
     assert not os.path.exists("/tmp/fmapi-pwned")
     assert databrickscfg(laptop_home) == ""
-    assert workspace_double.control.requests() == []
+    assert requests == [], "something ran against the workspace"
 
 
 def test_databricks_variables_in_the_environment_do_not_disturb_the_session(laptop, workspace_double, args):

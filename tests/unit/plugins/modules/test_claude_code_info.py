@@ -214,8 +214,20 @@ def test_metadata_keys_that_look_like_credentials_are_dropped(info, settings_pat
     assert "eyJsecret" not in result["_stdout"] and "s3cr3t" not in result["_stdout"]
 
 
+TRAILING_COMMA = '{\n  "env": {\n    "ANTHROPIC_MODEL": "x",\n  }\n}\n'
+
+
+def json_position(text):
+    """Where this Python's json parser places the error (3.13 moved it to the trailing comma)."""
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return "line %d, column %d" % (exc.lineno, exc.colno)
+    raise AssertionError("%r parses" % text)
+
+
 @pytest.mark.parametrize("content, expected", [
-    (b'{\n  "env": {\n    "ANTHROPIC_MODEL": "x",\n  }\n}\n', "line 4, column 3"),
+    (TRAILING_COMMA.encode(), json_position(TRAILING_COMMA)),
     (b"[1, 2]", "holds a JSON array at the top level"),
     (b"\xff\xfe", "not valid UTF-8"),
 ])
@@ -378,10 +390,10 @@ def test_a_settings_file_without_fmapi_keys_fails_with_the_setup_command(info, s
 
 
 def test_invalid_json_fails_naming_line_and_column(info, settings_path):
-    settings_path.write_text('{\n  "env": {\n    "ANTHROPIC_MODEL": "x",\n  }\n}\n')
+    settings_path.write_text(TRAILING_COMMA)
     settings = row(info(), "Settings file")
     assert settings["status"] == "FAIL"
-    assert str(settings_path) in settings["value"] and "line 4, column 3" in settings["value"]
+    assert str(settings_path) in settings["value"] and json_position(TRAILING_COMMA) in settings["value"]
     assert settings["fix"].startswith("Fix the JSON at the line and column named")
     assert settings["fix"].endswith(SETUP)
 
