@@ -186,11 +186,11 @@ class InstallReader:
         result["profile"] = _string(metadata.get("profile"))
         result["databricks_cli"] = _string(metadata.get("databricks_cli"))
         result["helper_metadata"] = _safe_metadata(metadata)
-        # Only a helper this collection wrote, where it writes it (the user's own ~/.claude, never a project's
-        # folder, which a cloned repository controls), run exactly as it writes apiKeyHelper, is one it may run.
+        # Only a helper this collection wrote, where it writes it (its data folder in the user's home, or ~/.claude
+        # where earlier setups wrote it; never a project's folder, which a cloned repository controls), run exactly
+        # as it writes apiKeyHelper, is one it may run.
         result["helper_is_ours"] = "version" in metadata and bool(helper) and \
-            result["api_key_helper"] == helper_command(t.cast(str, helper)) and \
-            os.path.realpath(t.cast(str, helper)).startswith(os.path.realpath(os.path.join(self.home, ".claude")) + os.sep)
+            result["api_key_helper"] == helper_command(t.cast(str, helper)) and self.in_helper_dirs(t.cast(str, helper))
         result["installed"] = result["gateway"] is not None or bool(metadata)
         result["legacy"] = self.legacy(path, data, env, helper)
         result["onboarding_complete"] = self.onboarding_complete()
@@ -249,6 +249,12 @@ class InstallReader:
             and enabled.get(plugin_id(plugin["plugin"], plugin["marketplace"])) is True,
         )
 
+    def in_helper_dirs(self, helper: str) -> bool:
+        """Whether ``helper`` lies in one of the folders where this collection writes its token helper."""
+        real = os.path.realpath(helper)
+        return any(real.startswith(os.path.realpath(ws.expand_home(directory, {"HOME": self.home})) + os.sep)
+                   for directory in ws.TOKEN_HELPER_DIRS)
+
     def legacy(self, settings_file: str, data: t.Dict[str, t.Any], env: t.Dict[str, t.Any],
                helper: t.Optional[str]) -> t.List[t.Dict[str, str]]:
         found = []
@@ -268,6 +274,14 @@ class InstallReader:
                 name="legacy_helper", path=helper,
                 description="the token helper of the original setup script, replaced by the token helper of this "
                 "collection",
+            ))
+        earlier = ws.expand_home(ws.EARLIER_TOKEN_HELPER_PATH, {"HOME": self.home})
+        if os.path.isfile(earlier) and os.path.realpath(earlier) != os.path.realpath(helper or "") \
+                and "version" in (read_helper_metadata((self._read(earlier)[0] or b"").decode("utf-8", "replace")) or {}):
+            found.append(dict(
+                name="earlier_helper", path=earlier,
+                description="the token helper where earlier versions of this collection wrote it, replaced by the one "
+                "every agent shares in %s" % ws.DATA_DIR,
             ))
         directories = []
         for directory in (os.path.dirname(helper) if helper else None, os.path.dirname(settings_file),

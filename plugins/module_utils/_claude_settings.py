@@ -30,14 +30,10 @@ DEFAULT_SETTINGS_PATH = "~/.claude/settings.json"
 CLAUDE_SEARCH_DIRS = ("~/.local/bin", "~/.claude/local", "/opt/homebrew/bin", "/usr/local/bin")
 MS_PER_MINUTE = 60000
 
-# Gateway kind -> the path of the Anthropic-compatible API below the workspace URL.
-GATEWAY_SERVING_ENDPOINTS = "serving-endpoints"
-GATEWAY_AI_GATEWAY = "ai-gateway"
-GATEWAY_PATHS = (
-    (GATEWAY_SERVING_ENDPOINTS, "/serving-endpoints/anthropic"),
-    (GATEWAY_AI_GATEWAY, "/ai-gateway/anthropic"),
-)
-GATEWAYS = tuple(kind for kind, _path in GATEWAY_PATHS)
+# Gateway kind (the endpoint style, _workspace's one rule) -> Claude Code's base URL.
+GATEWAY_SERVING_ENDPOINTS = ws.ENDPOINT_STYLE_SERVING_ENDPOINTS
+GATEWAY_AI_GATEWAY = ws.ENDPOINT_STYLE_AI_GATEWAY
+GATEWAYS = ws.ENDPOINT_STYLES
 
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode"
 CUSTOM_HEADERS_VALUE = CODING_AGENT_HEADER + ": true"
@@ -160,8 +156,8 @@ def detect_indent(text: str) -> t.Union[int, str]:
     return DEFAULT_INDENT
 
 
-def parse_settings(raw: t.Optional[bytes], path: str) -> ParsedSettings:
-    """Parse the bytes of a settings file; ``None`` (missing) and empty content mean ``{}``.
+def parse_settings(raw: t.Optional[bytes], path: str, program: str = "Claude Code") -> ParsedSettings:
+    """Parse the bytes of a settings file of ``program``; ``None`` (missing) and empty content mean ``{}``.
 
     Raises SettingsError (``unreadable`` or ``not_object``) with a message naming the file and,
     for a syntax error, the line and column.
@@ -191,8 +187,8 @@ def parse_settings(raw: t.Optional[bytes], path: str) -> ParsedSettings:
     if not isinstance(data, dict):
         raise SettingsError(
             "not_object",
-            "%s holds a JSON %s at the top level, but Claude Code settings must be a JSON object ({...})"
-            % (path, json_type_name(data)),
+            "%s holds a JSON %s at the top level, but %s settings must be a JSON object ({...})"
+            % (path, json_type_name(data), program),
         )
     return ParsedSettings(data, text, detect_indent(text), bom)
 
@@ -229,18 +225,12 @@ def decode_for_display(raw: t.Optional[bytes]) -> str:
 
 def base_url(host: str, gateway: str = GATEWAY_SERVING_ENDPOINTS) -> str:
     """ANTHROPIC_BASE_URL for a normalized workspace URL and gateway kind."""
-    return host + dict(GATEWAY_PATHS)[gateway]
+    return ws.agent_base_url(host, ws.AGENT_CLAUDE_CODE, gateway)
 
 
 def split_base_url(url: t.Any) -> t.Tuple[t.Optional[str], t.Optional[str]]:
     """``(host, gateway kind)`` of an ANTHROPIC_BASE_URL, or ``(None, None)`` when it is not ours."""
-    if not isinstance(url, str):
-        return None, None
-    trimmed = url.strip().rstrip("/")
-    for kind, suffix in GATEWAY_PATHS:
-        if trimmed.endswith(suffix) and len(trimmed) > len(suffix):
-            return trimmed[:-len(suffix)], kind
-    return None, None
+    return ws.split_agent_base_url(ws.AGENT_CLAUDE_CODE, url)
 
 
 def validate_single_line(name: str, value: t.Any) -> str:

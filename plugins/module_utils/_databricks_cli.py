@@ -54,6 +54,9 @@ TOKEN_TIMEOUT_SECONDS = 30
 # Claude Code and Codex ask again at once when the workspace answers 401: a call that repeats the token
 # served this recently is checked with the workspace, and refreshed when the workspace rejects it.
 REPEAT_WINDOW_SECONDS = 120
+# A caller that holds one token for a whole session and never asks again (the Gemini CLI launcher) sets this
+# to 1 in the helper's environment: the token is then checked with the workspace on every call.
+VERIFY_VARIABLE = "FMAPI_TOKEN_HELPER_VERIFY"
 VERIFY_TIMEOUT_SECONDS = 10
 # An authenticated GET every user may make: a 401 there means the token itself is rejected.
 VERIFY_PATH = "/api/2.0/preview/scim/v2/Me"
@@ -485,7 +488,8 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
 
     A token the workspace stopped accepting before the CLI's cache says it expires (revoked, rotated,
     clock skew) is not served again and again: when a call repeats the token served less than
-    :data:`REPEAT_WINDOW_SECONDS` ago (what Claude Code and Codex do after a 401), the helper asks the
+    :data:`REPEAT_WINDOW_SECONDS` ago (what Claude Code and Codex do after a 401), or any call with
+    :data:`VERIFY_VARIABLE` set to 1 (the Gemini CLI launcher's, once per session), the helper asks the
     workspace whether it accepts it, and on a 401 has the CLI refresh it (or logs in again). The state
     file (``state_path``) keeps only a fingerprint of the last token and the time it was served.
     """
@@ -522,8 +526,10 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
 
     first = fetch_token(cli, profile, env, host=host)
     fallback = None  # type: t.Optional[TokenResult]
-    if first.ok and first.remaining_seconds() >= needed and repeated(first) and rejected(host, t.cast(str, first.token)):
-        # Asked again soon for the same token, and the workspace rejects it: never serve it again.
+    verify = environ.get(VERIFY_VARIABLE) == "1"
+    if first.ok and first.remaining_seconds() >= needed and (verify or repeated(first)) \
+            and rejected(host, t.cast(str, first.token)):
+        # Asked again soon for the same token (or asked to check it), and the workspace rejects it: never serve it again.
         rejected_token = first.token
         _say(stderr, "the workspace rejects the access token of profile %s (HTTP 401) although it has not expired; "
                      "refreshing it." % profile)

@@ -134,3 +134,31 @@ def mode_of(path: str) -> t.Optional[int]:
         if exc.errno == errno.ENOENT:
             return None
         raise
+
+
+class BackupError(Exception):
+    """A backup copy could not be made; the message says so (nothing was changed yet)."""
+
+
+def private_backup(module: AnsibleModule, path: str, mode: int) -> str:
+    """A timestamped copy of ``path`` beside it (``module.backup_local``) with ``mode``: it may hold credentials."""
+    try:
+        backup_file = module.backup_local(path)
+        os.chmod(backup_file, mode)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # backup_local raises a bare Exception.
+        raise BackupError("Cannot back up %s, so nothing was changed: %s" % (path, exc.__cause__ or exc)) from exc
+    return backup_file
+
+
+def replace_or_remove(module: AnsibleModule, path: str, content: t.Optional[t.Union[str, bytes]], mode: int,
+                      directory_mode: int) -> None:
+    """Write ``content`` to ``path`` atomically (a missing folder is created with ``directory_mode``), or delete
+    ``path`` when ``content`` is None."""
+    if content is None:
+        remove_file(path)
+        return
+    directory = os.path.dirname(write_target(path))
+    if not os.path.isdir(directory):
+        ensure_directory(directory, directory_mode)
+    atomic_write(module, path, content, mode)

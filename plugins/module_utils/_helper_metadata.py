@@ -9,7 +9,8 @@ The token helper (module token_helper) writes one comment line near its top:
     # fmapi-coding-agents-helper: {"version": 1, "profile": "...", "host": "...", ...}
 
 so that a later run (module claude_code_info) can tell what an earlier install configured
-without executing anything. The JSON is a single line with sorted keys.
+without executing anything. The JSON is a single line with sorted keys. Other generated scripts (the
+Gemini CLI launcher, see _gemini.py) carry the same kind of line under their own marker.
 """
 
 from __future__ import annotations
@@ -27,19 +28,19 @@ _SEARCH_LINES = 20
 _LEGACY_ASSIGNMENT = re.compile(r'^(?:FMAPI_)?(PROFILE|HOST)="([^"$`\\]*)"\s*$')
 
 
-def render_helper_metadata(**values: t.Any) -> str:
-    """The metadata comment line (without newline) for the given values."""
+def render_helper_metadata(marker: str = MARKER, **values: t.Any) -> str:
+    """The metadata comment line (without newline) for the given values, under ``marker``."""
     data = {"version": FORMAT_VERSION}
     data.update(values)
-    return MARKER + json.dumps(data, sort_keys=True, separators=(", ", ": "))
+    return marker + json.dumps(data, sort_keys=True, separators=(", ", ": "))
 
 
-def read_helper_metadata(text: str) -> t.Optional[t.Dict[str, t.Any]]:
-    """The metadata dict of a helper script's text, or None when it carries none (or it is unreadable)."""
+def read_helper_metadata(text: str, marker: str = MARKER) -> t.Optional[t.Dict[str, t.Any]]:
+    """The metadata dict of a script's text (under ``marker``), or None when it carries none (or it is unreadable)."""
     for line in text.splitlines()[:_SEARCH_LINES]:
-        if line.startswith(MARKER):
+        if line.startswith(marker):
             try:
-                data = json.loads(line[len(MARKER):])
+                data = json.loads(line[len(marker):])
             except ValueError:
                 return None
             return data if isinstance(data, dict) else None

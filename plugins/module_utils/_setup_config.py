@@ -16,11 +16,12 @@ import typing as t
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 
 CONFIG_VERSION = 1
-VALUE_KEYS = ("host", "profile", "model", "opus", "sonnet", "haiku", "ttl", "settings_location")
+VALUE_KEYS = ("host", "profile", "model", "opus", "sonnet", "haiku", "ttl", "settings_location",
+              "agents", "endpoint_style", "codex_model", "gemini_model")
 CONFIG_KEYS = ("version",) + VALUE_KEYS
 # The values an earlier install can tell (claude_code_info's return names).
 PREVIOUS_KEYS = {"host": "host", "profile": "profile", "model": "model", "opus": "opus", "sonnet": "sonnet",
-                 "haiku": "haiku", "ttl": "ttl_minutes"}
+                 "haiku": "haiku", "ttl": "ttl_minutes", "endpoint_style": "gateway"}
 DEFAULTS = {
     "profile": ws.DEFAULT_PROFILE,
     "model": ws.DEFAULT_MODEL,
@@ -29,6 +30,10 @@ DEFAULTS = {
     "haiku": ws.DEFAULT_HAIKU_MODEL,
     "ttl": ws.DEFAULT_TTL_MINUTES,
     "settings_location": ws.DEFAULT_SETTINGS_LOCATION,
+    "agents": list(ws.DEFAULT_AGENTS),
+    "endpoint_style": ws.ENDPOINT_STYLE_SERVING_ENDPOINTS,
+    "codex_model": ws.DEFAULT_CODEX_MODEL,
+    "gemini_model": ws.DEFAULT_GEMINI_MODEL,
 }
 MAX_CONFIG_BYTES = 64 * 1024
 
@@ -54,10 +59,15 @@ def validate_value(key: str, value: t.Any, source: str, notes: t.Optional[t.List
             return host.url
         if key == "profile":
             return ws.validate_profile(value if isinstance(value, str) else str(value))
-        if key in ("model", "opus", "sonnet", "haiku"):
+        if key in ("model", "opus", "sonnet", "haiku", "codex_model", "gemini_model"):
             return ws.validate_model(key, value if isinstance(value, str) else str(value))
         if key == "ttl":
             return ws.validate_ttl(value)
+        if key == "agents":
+            return ws.validate_agents(value)
+        if key == "endpoint_style":
+            # auto (asking the workspace) is not offered by the setup yet: the two styles are.
+            return ws.validate_endpoint_style(value, allow_auto=False)
     except ws.ValidationError as exc:
         raise ConfigError("%s (from %s)" % (str(exc).rstrip("."), source)) from None
     if key == "settings_location":

@@ -46,8 +46,8 @@ import typing as t
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli, _ini, _workspace
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metadata import render_helper_metadata
 
-HELPER_FILE_NAME = "fmapi-token-helper"
-DEFAULT_HELPER_PATH = "~/.claude/" + HELPER_FILE_NAME
+HELPER_FILE_NAME = _workspace.TOKEN_HELPER_NAME
+DEFAULT_HELPER_PATH = _workspace.TOKEN_HELPER_PATH
 # Older installs cached a personal access token in this file beside their helper.
 LEGACY_PAT_CACHE = ".fmapi-pat-cache"
 HELPER_MODE = 0o700

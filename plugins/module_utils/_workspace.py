@@ -52,7 +52,266 @@ EXAMPLE_HOST = "https://my-workspace.cloud.databricks.com"
 # retry_timeout_seconds and whose errors map HTTP statuses, and jmespath for queries.
 MIN_SDK_VERSION = "0.40.0"
 MIN_JMESPATH_VERSION = "1.0.0"
-PYTHON_REQUIREMENTS = ("databricks-sdk>=" + MIN_SDK_VERSION, "jmespath>=" + MIN_JMESPATH_VERSION)
+# tomlkit edits Codex CLI's config.toml keeping the user's comments and layout (codex_config).
+MIN_TOMLKIT_VERSION = "0.11.0"
+PYTHON_REQUIREMENTS = ("databricks-sdk>=" + MIN_SDK_VERSION, "jmespath>=" + MIN_JMESPATH_VERSION,
+                       "tomlkit>=" + MIN_TOMLKIT_VERSION)
+
+# ------------------------------------------------------------------------------------ the agents
+
+# The coding agents a run can set up, in the order they are set up and reported.
+AGENT_CLAUDE_CODE = "claude_code"
+AGENT_CODEX = "codex"
+AGENT_GEMINI = "gemini"
+AGENTS = (AGENT_CLAUDE_CODE, AGENT_CODEX, AGENT_GEMINI)
+DEFAULT_AGENTS = (AGENT_CLAUDE_CODE,)
+AGENT_LABELS = {AGENT_CLAUDE_CODE: "Claude Code", AGENT_CODEX: "Codex CLI", AGENT_GEMINI: "Gemini CLI"}
+DEFAULT_CODEX_MODEL = "databricks-gpt-5-5"
+DEFAULT_GEMINI_MODEL = "databricks-gemini-2-5-pro"
+# The oldest agent releases with what the setup relies on: Codex's command-backed provider auth and
+# per-profile files (0.134.0); Gemini CLI's own use of GOOGLE_GEMINI_BASE_URL (0.40.0).
+MIN_CODEX_VERSION = "0.134.0"
+MIN_GEMINI_VERSION = "0.40.0"
+
+# The one token helper every agent runs (Claude Code's apiKeyHelper, Codex's provider auth command, the
+# Gemini CLI launcher), in the collection's own data folder. Setups before the Codex and Gemini roles
+# wrote it in ~/.claude; a helper of ours in either folder is one the doctor may run.
+DATA_DIR = "~/.local/share/fmapi-coding-agents"
+TOKEN_HELPER_NAME = "fmapi-token-helper"
+TOKEN_HELPER_PATH = DATA_DIR + "/" + TOKEN_HELPER_NAME
+EARLIER_TOKEN_HELPER_PATH = "~/.claude/" + TOKEN_HELPER_NAME
+TOKEN_HELPER_DIRS = (DATA_DIR, "~/.claude")
+
+# Endpoint styles: the classic serving-endpoints routes, or the AI Gateway ones. `auto` asks the
+# workspace once (GET AI_GATEWAY_PROBE answers 200 where AI Gateway v2 is on).
+ENDPOINT_STYLE_SERVING_ENDPOINTS = "serving-endpoints"
+ENDPOINT_STYLE_AI_GATEWAY = "ai-gateway"
+ENDPOINT_STYLE_AUTO = "auto"
+ENDPOINT_STYLES = (ENDPOINT_STYLE_SERVING_ENDPOINTS, ENDPOINT_STYLE_AI_GATEWAY)
+AI_GATEWAY_PROBE = "/api/ai-gateway/v2/endpoints?page_size=1"
+# Agent -> style -> the path of the agent's API below the workspace URL. Claude Code appends
+# /v1/messages, Codex /responses and /models, Gemini CLI /v1beta/models/<model>:streamGenerateContent.
+AGENT_ROUTES = {
+    AGENT_CLAUDE_CODE: {ENDPOINT_STYLE_SERVING_ENDPOINTS: "/serving-endpoints/anthropic",
+                        ENDPOINT_STYLE_AI_GATEWAY: "/ai-gateway/anthropic"},
+    AGENT_CODEX: {ENDPOINT_STYLE_SERVING_ENDPOINTS: "/serving-endpoints/codex/v1",
+                  ENDPOINT_STYLE_AI_GATEWAY: "/ai-gateway/codex/v1"},
+    AGENT_GEMINI: {ENDPOINT_STYLE_SERVING_ENDPOINTS: "/serving-endpoints/gemini",
+                   ENDPOINT_STYLE_AI_GATEWAY: "/ai-gateway/gemini"},
+}
+
+
+def validate_agents(value: t.Any) -> t.List[str]:
+    """The agents a run sets up: a non-empty list of known names (a comma-separated string works too)."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValidationError("agents must be a non-empty list of %s." % ", ".join(AGENTS))
+    unknown = [str(name) for name in value if name not in AGENTS]
+    if unknown:
+        raise ValidationError("Unknown agent %s in agents: choose from %s." % (
+            ", ".join(repr(name) for name in unknown), ", ".join(AGENTS)))
+    return [name for name in AGENTS if name in value]
+
+
+def validate_endpoint_style(value: t.Any, allow_auto: bool = True) -> str:
+    """serving-endpoints, ai-gateway or (where the workspace may be asked) auto."""
+    choices = ENDPOINT_STYLES + ((ENDPOINT_STYLE_AUTO,) if allow_auto else ())
+    if value not in choices:
+        raise ValidationError("endpoint_style must be one of %s, not %r." % (", ".join(choices), value))
+    return value
+
+
+def agent_base_url(host: str, agent: str, style: str = ENDPOINT_STYLE_SERVING_ENDPOINTS) -> str:
+    """The base URL an agent is given for a normalized workspace URL and an endpoint style."""
+    return host + AGENT_ROUTES[agent][style]
+
+
+def split_agent_base_url(agent: str, url: t.Any) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+    """``(host, style)`` of an agent's base URL, or ``(None, None)`` when it is not one of ours."""
+    if not isinstance(url, str):
+        return None, None
+    trimmed = url.strip().rstrip("/")
+    for style, suffix in AGENT_ROUTES[agent].items():
+        if trimmed.endswith(suffix) and len(trimmed) > len(suffix):
+            return trimmed[:-len(suffix)], style
+    return None, None
+
+
+# ----------------------------------------------------------------- which agent a serving endpoint serves
+
+# Each agent speaks the API of one model family: Claude Code the Anthropic Messages API (Claude models),
+# Codex CLI the OpenAI Responses API (GPT and o-series models), Gemini CLI the Gemini API (Gemini models).
+# The API names are those a workspace lists in a foundation model's ``api_types``.
+CHAT_TASK = "llm/v1/chat"
+AGENT_API_TYPES = {
+    AGENT_CLAUDE_CODE: "anthropic/v1/messages",
+    AGENT_CODEX: "openai/v1/responses",
+    AGENT_GEMINI: "gemini/v1/generateContent",
+}
+AGENT_API_NAMES = {AGENT_CLAUDE_CODE: "Anthropic Messages API", AGENT_CODEX: "OpenAI Responses API",
+                   AGENT_GEMINI: "Gemini API"}
+AGENT_MODEL_FAMILIES = {AGENT_CLAUDE_CODE: "Claude", AGENT_CODEX: "GPT", AGENT_GEMINI: "Gemini"}
+# The model settings of each agent (the variables of the setup and validate_models playbooks), and their defaults.
+AGENT_MODEL_SETTINGS = {
+    AGENT_CLAUDE_CODE: ("model", "opus", "sonnet", "haiku"),
+    AGENT_CODEX: ("codex_model",),
+    AGENT_GEMINI: ("gemini_model",),
+}
+DEFAULT_AGENT_MODELS = {
+    "model": DEFAULT_MODEL, "opus": DEFAULT_OPUS_MODEL, "sonnet": DEFAULT_SONNET_MODEL, "haiku": DEFAULT_HAIKU_MODEL,
+    "codex_model": DEFAULT_CODEX_MODEL, "gemini_model": DEFAULT_GEMINI_MODEL,
+}
+# An external model's provider (for amazon-bedrock: its bedrock_provider) -> the agent whose API its models
+# speak, None for providers of none of them. Providers of several families (google-cloud-vertex-ai, custom,
+# databricks-model-serving) are left to the model's name; Vertex AI's are Gemini models unless it names another.
+PROVIDER_AGENTS = {"anthropic": AGENT_CLAUDE_CODE, "openai": AGENT_CODEX, "cohere": None, "ai21labs": None,
+                   "palm": None, "amazon": None}
+PROVIDER_FAMILY_DEFAULTS = {"google-cloud-vertex-ai": AGENT_GEMINI}
+# Why an endpoint got its agent (EndpointAgent.source), strongest first.
+AGENT_SOURCE_TASK = "task"
+AGENT_SOURCE_API_TYPES = "api_types"
+AGENT_SOURCE_PROVIDER = "provider"
+AGENT_SOURCE_FOUNDATION_MODEL = "foundation_model"
+AGENT_SOURCE_NAME = "name"
+_NAME_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+_GPT_WORD = re.compile(r"(?:chat)?gpt(?:[0-9][a-z0-9]*)?\Z")
+_O_SERIES_WORD = re.compile(r"o[0-9]+\Z")
+
+
+class EndpointAgent(t.NamedTuple):
+    """Which agent a serving endpoint is for, and why."""
+
+    agent: t.Optional[str]  # the agent it is for (None: an embeddings or other model, or unknown)
+    agents: t.Tuple[str, ...]  # every agent whose API it serves (several where the workspace lists several)
+    source: t.Optional[str]  # what decided (AGENT_SOURCE_*), None when nothing did
+    api_types: t.Tuple[str, ...]  # the APIs the workspace lists for it (empty where it lists none)
+
+
+def setting_agent(setting: t.Any) -> t.Optional[str]:
+    """The agent a model setting (model, opus, codex_model, ...) configures, or None for another name."""
+    for agent, settings in AGENT_MODEL_SETTINGS.items():
+        if setting in settings:
+            return agent
+    return None
+
+
+def model_family_agent(name: t.Any) -> t.Optional[str]:
+    """The agent whose model family a model or endpoint name names, or None.
+
+    Claude: a word starting with ``claude``, or ``anthropic``. GPT: ``gpt`` or ``chatgpt`` (``gpt4o`` too, not
+    ``gptq``), a word starting with ``codex``, an o-series word (``o3``), or ``openai``. Gemini: a word starting
+    with ``gemini``. Words are split on anything but letters and digits, case-insensitively; the first word that
+    names a family decides.
+    """
+    if not isinstance(name, str):
+        return None
+    for word in _NAME_TOKEN_SPLIT.split(name.lower()):
+        if word.startswith("claude") or word == "anthropic":
+            return AGENT_CLAUDE_CODE
+        if _GPT_WORD.match(word) or word.startswith("codex") or word == "openai" or _O_SERIES_WORD.match(word):
+            return AGENT_CODEX
+        if word.startswith("gemini"):
+            return AGENT_GEMINI
+    return None
+
+
+def _served_entities(endpoint: t.Mapping[str, t.Any]) -> t.List[t.Dict[str, t.Any]]:
+    config = endpoint.get("config") if isinstance(endpoint.get("config"), dict) else {}
+    entities = config.get("served_entities") or config.get("served_models") or []
+    return [entity for entity in entities if isinstance(entity, dict)] if isinstance(entities, list) else []
+
+
+def _stated_api_types(entities: t.Sequence[t.Dict[str, t.Any]]) -> t.Tuple[str, ...]:
+    found = []  # type: t.List[str]
+    for entity in entities:
+        model = entity.get("foundation_model")
+        listed = model.get("api_types") if isinstance(model, dict) else None
+        for api_type in listed if isinstance(listed, list) else []:
+            if isinstance(api_type, str) and api_type.strip() and api_type.strip() not in found:
+                found.append(api_type.strip())
+    return tuple(found)
+
+
+def _provider_agent(entities: t.Sequence[t.Dict[str, t.Any]]) -> t.Tuple[t.Optional[str], bool]:
+    """``(agent, decided)`` from the entities' external models."""
+    for entity in entities:
+        external = entity.get("external_model")
+        if not isinstance(external, dict) or not isinstance(external.get("provider"), str):
+            continue
+        provider = external["provider"].strip().lower()
+        bedrock = external.get("amazon_bedrock_config") if provider == "amazon-bedrock" else None
+        if isinstance(bedrock, dict) and isinstance(bedrock.get("bedrock_provider"), str):
+            provider = bedrock["bedrock_provider"].strip().lower()
+        if provider in PROVIDER_AGENTS:
+            return PROVIDER_AGENTS[provider], True
+        family = model_family_agent(external.get("name")) or PROVIDER_FAMILY_DEFAULTS.get(provider)
+        if family:
+            return family, True
+    return None, False
+
+
+def _family(endpoint: t.Mapping[str, t.Any], entities: t.Sequence[t.Dict[str, t.Any]]
+            ) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+    """``(agent, source)`` from the provider, the foundation model, then the endpoint's name."""
+    agent, decided = _provider_agent(entities)
+    if decided:
+        return agent, AGENT_SOURCE_PROVIDER
+    for entity in entities:
+        model = entity.get("foundation_model") if isinstance(entity.get("foundation_model"), dict) else {}
+        for name in (model.get("name"), model.get("display_name"), entity.get("entity_name")):
+            agent = model_family_agent(name)
+            if agent:
+                return agent, AGENT_SOURCE_FOUNDATION_MODEL
+    agent = model_family_agent(endpoint.get("name"))
+    return (agent, AGENT_SOURCE_NAME) if agent else (None, None)
+
+
+def endpoint_agent(endpoint: t.Mapping[str, t.Any]) -> EndpointAgent:
+    """Which agent can use a serving endpoint (an object of ``GET /api/2.0/serving-endpoints``), and why.
+
+    The first of these that decides:
+
+    1. ``task``: an endpoint that says it is not a chat endpoint (embeddings, completions, agents) is for none.
+    2. ``api_types``: the APIs the workspace lists for its foundation model
+       (``config.served_entities[].foundation_model.api_types``): the agents whose API is listed; where several
+       are, the one of the model's family (3 to 5) comes first, else the first in AGENTS order. Where none of
+       the agents' APIs is listed (chat completions only), it is for none.
+    3. ``provider``: an external model's provider (anthropic, openai; amazon-bedrock's bedrock_provider; cohere,
+       ai21labs, palm are for none), or for providers of several families the family its model's name names.
+    4. ``foundation_model``: the family its foundation model's name, display name or entity name names.
+    5. ``name``: the family the endpoint's name names (databricks-claude-*, databricks-gpt-*, databricks-o3-*,
+       *codex*, databricks-gemini-*; see :func:`model_family_agent`).
+
+    Otherwise it is for none, from no source (an endpoint the workspace says nothing about). ``endpoint`` may also
+    be an endpoint in serving_endpoints_info's compact shape, which carries the answer.
+    """
+    if "agent_source" in endpoint:
+        # serving_endpoints_info's compact shape, which carries the answer.
+        return EndpointAgent(endpoint.get("agent"), tuple(endpoint.get("agents") or ()), endpoint.get("agent_source"),
+                             tuple(endpoint.get("api_types") or ()))
+    entities = _served_entities(endpoint)
+    api_types = _stated_api_types(entities)
+    task = endpoint.get("task")
+    if isinstance(task, str) and task and task != CHAT_TASK:
+        return EndpointAgent(None, (), AGENT_SOURCE_TASK, api_types)
+    family, source = _family(endpoint, entities)
+    if api_types:
+        served = tuple(agent for agent in AGENTS if AGENT_API_TYPES[agent] in api_types)
+        primary = family if family in served else (served[0] if served else None)
+        return EndpointAgent(primary, served, AGENT_SOURCE_API_TYPES, api_types)
+    return EndpointAgent(family, (family,) if family else (), source, ())
+
+
+def serves_agent(served: EndpointAgent, agent: str) -> t.Optional[bool]:
+    """Whether an endpoint (its :func:`endpoint_agent`) serves ``agent``'s API: True; False where it serves another
+    agent's or none of theirs; None where nothing is known about it or it is no chat endpoint."""
+    if agent in served.agents:
+        return True
+    if served.source in (None, AGENT_SOURCE_TASK):
+        return None
+    return False
+
 
 # ------------------------------------------------------------------------------- the Databricks CLI
 

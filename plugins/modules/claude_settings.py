@@ -103,6 +103,12 @@ options:
     type: str
     choices: [serving-endpoints, ai-gateway]
     default: serving-endpoints
+  token_helper:
+    description:
+      - The path of the token helper written by M(fmapi.coding_agents.token_helper); C(apiKeyHelper) becomes the
+        command that runs it, quoted for C(/bin/sh). The alternative to O(api_key_helper).
+    type: path
+    version_added: 0.2.0
   api_key_helper:
     description:
       - The command Claude Code runs (with C(/bin/sh -c)) to get a Databricks access token, usually the path of
@@ -312,6 +318,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
     remove_file,
     write_target,
 )
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._token_helper import helper_command
 
 _RECORD_KEY = "web_search_deny"
 # The user's own env was an empty object before the merge: removing our keys must leave it, not drop it.
@@ -516,6 +523,8 @@ class ClaudeSettings:
     def desired_values(self) -> t.Tuple[str, t.Dict[str, str]]:
         """The validated apiKeyHelper command and env values; SettingsError says what to fix."""
         params = self.params
+        if params["token_helper"]:
+            params["api_key_helper"] = helper_command(expand(params["token_helper"]))
         inlined_tokens = ws.token_shaped_values(params["api_key_helper"] or "")
         if inlined_tokens:
             self.module.no_log_values.update(inlined_tokens)
@@ -691,6 +700,7 @@ def main() -> None:
             host=dict(type="str"),
             gateway=dict(type="str", choices=list(cs.GATEWAYS), default=cs.GATEWAY_SERVING_ENDPOINTS),
             api_key_helper=dict(type="str", no_log=False),
+            token_helper=dict(type="path"),
             model=dict(type="str", default=ws.DEFAULT_MODEL),
             opus=dict(type="str", default=ws.DEFAULT_OPUS_MODEL),
             sonnet=dict(type="str", default=ws.DEFAULT_SONNET_MODEL),
@@ -700,10 +710,13 @@ def main() -> None:
             repair=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
         ),
+        mutually_exclusive=[("api_key_helper", "token_helper")],
         supports_check_mode=True,
     )
     if module.params["state"] == "present" and module.params["fmapi_keys"]:
         missing = [name for name in ("host", "api_key_helper") if not module.params[name]]
+        if missing == ["api_key_helper"] and module.params["token_helper"]:
+            missing = []
         if missing:
             module.fail_json(msg="state is present but all of the following are missing: %s" % ", ".join(missing))
     settings = ClaudeSettings(module)

@@ -125,7 +125,7 @@ _CREDENTIAL_KEYS = ("token", "password", "client_secret", "azure_client_secret",
 _SDK_PROBE = (
     "import json, sys\n"
     "found = {}\n"
-    "for dist in ('databricks-sdk', 'jmespath'):\n"
+    "for dist in ('databricks-sdk', 'jmespath', 'tomlkit'):\n"
     "    try:\n"
     "        from importlib.metadata import version\n"
     "        found[dist] = version(dist)\n"
@@ -137,7 +137,7 @@ _SDK_PROBE = (
 
 def check_sdk(python: str) -> t.Dict[str, t.Any]:
     """Which databricks-sdk and jmespath ``python`` has, and whether they will do."""
-    result = dict(python=python, ok=False, databricks_sdk=None, jmespath=None,
+    result = dict(python=python, ok=False, databricks_sdk=None, jmespath=None, tomlkit=None,
                   requirements=list(ws.PYTHON_REQUIREMENTS), error=None)  # type: t.Dict[str, t.Any]
     if not ws.is_executable_file(python):
         result["error"] = "%s does not exist" % python
@@ -151,9 +151,11 @@ def check_sdk(python: str) -> t.Dict[str, t.Any]:
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         result["error"] = "%s does not run: %s" % (python, exc)
         return result
-    result.update(databricks_sdk=found.get("databricks-sdk"), jmespath=found.get("jmespath"))
+    result.update(databricks_sdk=found.get("databricks-sdk"), jmespath=found.get("jmespath"),
+                  tomlkit=found.get("tomlkit"))
     result["ok"] = ws.version_at_least(result["databricks_sdk"], ws.MIN_SDK_VERSION) and \
-        ws.version_at_least(result["jmespath"], ws.MIN_JMESPATH_VERSION)
+        ws.version_at_least(result["jmespath"], ws.MIN_JMESPATH_VERSION) and \
+        ws.version_at_least(result["tomlkit"], ws.MIN_TOMLKIT_VERSION)
     return result
 
 

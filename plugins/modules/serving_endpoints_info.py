@@ -18,11 +18,19 @@ description:
     C(databricks-claude-sonnet-4-6)), all of them, following the server's pagination when it paginates.
   - Or reads only the endpoints named in O(name).
   - Returns each endpoint in a compact shape (name, readiness, configuration update state, task, endpoint type,
-    served entities and foundation models), sorted by name, optionally filtered by a glob (O(name_pattern)) and a
-    JMESPath expression (O(query)).
-  - Checks the endpoint names a coding agent is configured with (O(validate)) and reports, for each, whether it
-    exists and is ready, with a hint on what to do otherwise. Failed checks do not fail the module unless
-    O(fail_on_invalid=true), so that a doctor can report every finding at once.
+    served entities and foundation models, and the coding agent it is for), sorted by name, optionally filtered by
+    a glob (O(name_pattern)) and a JMESPath expression (O(query)).
+  - "Tells Claude, GPT and Gemini endpoints apart: each endpoint's RV(endpoints[].agent) is V(claude_code) (Claude
+    models: Anthropic Messages API), V(codex) (GPT models: OpenAI Responses API), V(gemini) (Gemini models: Gemini
+    API) or V(null) (embeddings and other models). What decides, the first that says: the endpoint's C(task) (not
+    a chat endpoint: V(null)); the APIs the workspace lists for its foundation model
+    (C(config.served_entities[].foundation_model.api_types)); an external model's provider; the foundation model's
+    name; the endpoint's name (C(databricks-claude-*), C(databricks-gpt-*), C(databricks-o3-*), C(*codex*),
+    C(databricks-gemini-*))."
+  - Checks the endpoint names the coding agents are configured with (O(validate)) and reports, for each, whether it
+    exists, serves the API of the agent the setting is for, and is ready, with a hint on what to do otherwise.
+    Failed checks do not fail the module unless O(fail_on_invalid=true), so that a doctor can report every finding
+    at once.
   - Talks to the workspace with databricks-sdk, as the developer's Databricks CLI login (O(profile)) or with a
     token (O(host) and O(token)). Errors (expired login, missing permission, wrong host, no network, untrusted TLS
     certificate, missing CLI) fail the module with a message that says what to do.
@@ -72,8 +80,17 @@ options:
       - "Endpoint names to check, keyed by the role they play, for example
         C({model: databricks-claude-sonnet-4-6, opus: databricks-claude-opus-4-6, haiku: databricks-claude-haiku-4-5})."
       - An empty value means the role is not configured; it is reported as V(SKIP).
+      - "The keys V(model), V(opus), V(sonnet) and V(haiku) are Claude Code's settings, V(codex_model) Codex CLI's and
+        V(gemini_model) Gemini CLI's (the variables of the setup playbook): their endpoint must serve that agent's API,
+        or the check is V(FAIL) (for example a Gemini endpoint as V(codex_model)). Other keys are not checked for an
+        agent unless O(role_agents) names one."
       - Results are in RV(validation), in the order given. Checks are made against the whole workspace, not the
         filtered RV(endpoints).
+    type: dict
+  role_agents:
+    description:
+      - Which agent (V(claude_code), V(codex) or V(gemini)) a key of O(validate) configures, where it is not one of
+        the setup's settings, or to override them. With an empty value the key is not checked for an agent.
     type: dict
   report_errors:
     description:
@@ -84,7 +101,8 @@ options:
     default: false
   fail_on_invalid:
     description:
-      - Fail the module when a check of O(validate) has status V(FAIL) (the endpoint does not exist).
+      - Fail the module when a check of O(validate) has status V(FAIL) (the endpoint does not exist, or serves
+        another agent's API).
         V(WARN) results never fail it.
       - With V(false), the findings are only reported in RV(validation) and RV(validation_failed).
     type: bool
@@ -93,7 +111,8 @@ requirements:
   - jmespath (Python) on the managed node, only when O(query) is used
 notes:
   - "Endpoints are listed with C(GET /api/2.0/serving-endpoints) through the SDK's API client rather than
-    the SDK's C(serving_endpoints.list) method, which drops C(endpoint_type)."
+    the SDK's C(serving_endpoints.list) method, which drops C(endpoint_type) and the foundation models'
+    C(api_types) and C(ai_gateway_v2_supported)."
 seealso:
   - name: Databricks serving endpoints REST API
     description: The API this module reads.
@@ -135,6 +154,19 @@ EXAMPLES = r"""
     msg: "{{ item.role }}: {{ item.status }} {{ item.message }} {{ item.hint }}"
   loop: "{{ model_check.validation }}"
   when: item.status in ['FAIL', 'WARN']
+
+- name: Check the models of all three agents (each must serve its agent's API)
+  fmapi.coding_agents.serving_endpoints_info:
+    profile: fmapi-claudecode-profile
+    validate:
+      model: databricks-claude-opus-4-6
+      codex_model: databricks-gpt-5-5
+      gemini_model: databricks-gemini-2-5-pro
+  register: model_check
+
+- name: The endpoints Codex CLI can use
+  ansible.builtin.debug:
+    msg: "{{ model_check.endpoints | selectattr('agent', 'equalto', 'codex') | map(attribute='name') | list }}"
 
 - name: Stop an install when a configured model does not exist
   fmapi.coding_agents.serving_endpoints_info:
@@ -217,6 +249,33 @@ endpoints:
       description: Who created the endpoint (V(null) if not reported).
       type: str
       sample: system
+    agent:
+      description:
+        - The coding agent the endpoint is for, V(claude_code), V(codex) or V(gemini); V(null) for embeddings and
+          other models, and for an endpoint nothing is known about (see RV(endpoints[].agent_source)).
+      type: str
+      sample: claude_code
+    agents:
+      description:
+        - Every agent whose API the endpoint serves; where the workspace lists several APIs for it, more than
+          RV(endpoints[].agent).
+      type: list
+      elements: str
+      sample: [claude_code]
+    agent_source:
+      description:
+        - What decided RV(endpoints[].agent), the first that says, V(task) (not a chat endpoint), V(api_types),
+          V(provider) (an external model's), V(foundation_model), V(name); V(null) when nothing did.
+      type: str
+      sample: api_types
+    api_types:
+      description:
+        - The APIs the workspace lists for the endpoint's foundation model, for example V(anthropic/v1/messages),
+          V(openai/v1/responses), V(gemini/v1/generateContent), V(mlflow/v1/chat/completions); empty where it lists
+          none.
+      type: list
+      elements: str
+      sample: [anthropic/v1/messages, mlflow/v1/chat/completions]
     raw:
       description: The endpoint as the REST API returned it.
       type: dict
@@ -246,12 +305,21 @@ validation:
       description: The endpoint name checked (V(null) when not configured).
       type: str
       sample: databricks-claude-opus-4-6
+    agent:
+      description: The agent the role configures (see O(validate) and O(role_agents)); V(null) when none.
+      type: str
+      sample: claude_code
+    endpoint_agent:
+      description: The agent the endpoint is for (RV(endpoints[].agent)); V(null) when it does not exist or is for none.
+      type: str
+      sample: claude_code
     status:
       description:
-        - V(PASS) the endpoint exists and is ready.
-        - V(WARN) it exists but is not ready, its configuration update is in progress or failed, or it is not a
-          chat endpoint.
-        - V(FAIL) it does not exist (or is not visible to this login).
+        - V(PASS) the endpoint exists, serves the agent's API and is ready.
+        - V(WARN) it exists but is not ready, its configuration update is in progress or failed, it is not a
+          chat endpoint, or it is another family's model for which the workspace also lists the agent's API.
+        - V(FAIL) it does not exist (or is not visible to this login), or it serves another agent's API (or none of
+          theirs) and not the one of the agent the role is for.
         - V(SKIP) the role is not configured.
       type: str
       sample: PASS
@@ -284,6 +352,7 @@ from urllib.parse import quote
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import DatabricksSdkModule, WorkspaceError
 
 JMESPATH_IMPORT_ERROR = None  # type: t.Optional[str]
@@ -297,7 +366,7 @@ else:
     HAS_JMESPATH = True
 
 LIST_PATH = "/api/2.0/serving-endpoints"
-CHAT_TASK = "llm/v1/chat"
+CHAT_TASK = ws.CHAT_TASK
 # A runaway server (a page token that never ends) must not keep the module busy forever.
 MAX_PAGES = 10000
 MAX_SUGGESTIONS = 6
@@ -425,6 +494,9 @@ def compact_endpoint(raw: t.Dict[str, t.Any], include_raw: bool = False) -> t.Di
         "foundation_models": foundation_models,
         "creator": _text(raw.get("creator")),
     }  # type: t.Dict[str, t.Any]
+    served = ws.endpoint_agent(raw)
+    result.update(agent=served.agent, agents=list(served.agents), agent_source=served.source,
+                  api_types=list(served.api_types))
     if include_raw:
         result["raw"] = raw
     return result
@@ -479,45 +551,113 @@ def _describe(value: t.Any) -> str:
 
 
 # ----------------------------------------------------------------------------- validation
-def _suggestions(role: str, wanted: str, endpoints: t.Sequence[t.Dict[str, t.Any]]) -> t.List[str]:
-    """Healthy chat endpoints (ones that would PASS) that could replace ``wanted``, the most alike first."""
-    usable = [e["name"] for e in endpoints
-              if e.get("name") and e.get("ready") == "READY" and e.get("task") in (None, CHAT_TASK)
-              and e.get("config_update") in HEALTHY_CONFIG_UPDATES]
+def _usable(endpoints: t.Sequence[t.Dict[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """Healthy chat endpoints (ones that would PASS)."""
+    return [e for e in endpoints
+            if e.get("name") and e.get("ready") == "READY" and e.get("task") in (None, CHAT_TASK)
+            and e.get("config_update") in HEALTHY_CONFIG_UPDATES]
+
+
+def _suggestions(role: str, wanted: str, endpoints: t.Sequence[t.Dict[str, t.Any]],
+                 agent: t.Optional[str] = None) -> t.List[str]:
+    """Healthy chat endpoints that could replace ``wanted``, the most alike first.
+
+    For a setting of an agent, only endpoints for that agent; otherwise Claude endpoints first, then any.
+    """
+    usable = [e["name"] for e in _usable(endpoints) if not agent or e.get("agent") == agent]
     family = [word for word in (role or "").lower().replace("_", "-").split("-") if len(word) > 2]
-    for candidates in (
-        [name for name in usable if "claude" in name and any(word in name for word in family)],
-        [name for name in usable if "claude" in name],
-        usable,
-    ):
+    if agent:
+        tiers = [[name for name in usable if any(word in name for word in family)], usable]
+    else:
+        tiers = [[name for name in usable if "claude" in name and any(word in name for word in family)],
+                 [name for name in usable if "claude" in name],
+                 usable]
+    for candidates in tiers:
         if candidates:
             close = difflib.get_close_matches(wanted, candidates, n=len(candidates), cutoff=0.0)
             return close[:MAX_SUGGESTIONS]
     return []
 
 
-def _pick_hint(role: str, wanted: str, endpoints: t.Sequence[t.Dict[str, t.Any]], lead: str) -> str:
-    choices = [name for name in _suggestions(role, wanted, endpoints) if name != wanted]
+def _pick_hint(role: str, wanted: str, endpoints: t.Sequence[t.Dict[str, t.Any]], lead: str,
+               agent: t.Optional[str] = None) -> str:
+    choices = [name for name in _suggestions(role, wanted, endpoints, agent) if name != wanted]
     if not choices:
-        return ("%s This workspace has no ready chat endpoint to use instead: ask a workspace admin to enable "
-                "the Foundation Model APIs or to create a serving endpoint." % lead).strip()
-    return "%s Pick one of: %s." % (lead, ", ".join(choices))
+        which = ("ready chat endpoint for %s (a %s model)" % (ws.AGENT_LABELS[agent], ws.AGENT_MODEL_FAMILIES[agent])
+                 if agent else "ready chat endpoint")
+        return ("%s This workspace has no %s to use instead: ask a workspace admin to enable the Foundation Model "
+                "APIs or to create a serving endpoint." % (lead, which)).strip()
+    return ("%s Pick one of: %s." % (lead, ", ".join(choices))).strip()
+
+
+def _evidence(endpoint: t.Mapping[str, t.Any]) -> str:
+    """Why the endpoint is taken for what it serves, for messages."""
+    source = endpoint.get("agent_source")
+    if source == ws.AGENT_SOURCE_API_TYPES:
+        return "the workspace lists its APIs: %s" % ", ".join(endpoint.get("api_types") or [])
+    return {ws.AGENT_SOURCE_PROVIDER: "by its external model's provider",
+            ws.AGENT_SOURCE_FOUNDATION_MODEL: "by its foundation model",
+            ws.AGENT_SOURCE_NAME: "by its name"}.get(source, "")
+
+
+def _wrong_agent(role: str, name: str, endpoint: t.Mapping[str, t.Any], endpoints: t.Sequence[t.Dict[str, t.Any]],
+                 agent: str) -> t.Optional[t.Dict[str, t.Any]]:
+    """The check of an endpoint that serves another agent's API than ``agent`` needs (None when it does not)."""
+    served = ws.endpoint_agent(endpoint)
+    primary = served.agent
+    label, family, api = ws.AGENT_LABELS[agent], ws.AGENT_MODEL_FAMILIES[agent], ws.AGENT_API_NAMES[agent]
+    needs = "%s needs a %s model (%s)." % (role, family, api)
+    suits = ws.serves_agent(served, agent)
+    if suits is None or (suits and primary in (None, agent)):
+        # Nothing is known about it (a custom endpoint), it is no chat endpoint (the chat check says so), or it fits.
+        return None
+    if suits:
+        return dict(role=role, endpoint=name, status=WARN, agent=agent, endpoint_agent=primary,
+                    message="Endpoint '%s' is a %s model (for %s); the workspace lists the %s for it too, so %s "
+                            "may work with it, but it is made for %s models." % (
+                                name, ws.AGENT_MODEL_FAMILIES[primary], ws.AGENT_LABELS[primary], api, label, family),
+                    hint=_pick_hint(role, name, endpoints, "", agent))
+    if primary:
+        found = "serves %s (a %s model, %s), not %s" % (
+            ws.AGENT_LABELS[primary], ws.AGENT_MODEL_FAMILIES[primary], _evidence(endpoint), label)
+    else:
+        found = "serves none of the coding agents' APIs (%s), so not %s" % (_evidence(endpoint), label)
+    return dict(role=role, endpoint=name, status=FAIL, agent=agent, endpoint_agent=primary,
+                message="Endpoint '%s' %s: %s" % (name, found, needs),
+                hint=_pick_hint(role, name, endpoints, "", agent))
 
 
 def check_model(role: str, wanted: t.Any, by_name: t.Mapping[str, t.Dict[str, t.Any]],
-                endpoints: t.Sequence[t.Dict[str, t.Any]], host: str) -> t.Dict[str, t.Any]:
-    """One entry of ``validation``."""
+                endpoints: t.Sequence[t.Dict[str, t.Any]], host: str,
+                agent: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+    """One entry of ``validation``; ``agent`` is the agent the setting configures (None: not checked for it)."""
+    entry = _check_model(role, wanted, by_name, endpoints, host, agent)
+    entry.setdefault("agent", agent)
+    endpoint = by_name.get(entry["endpoint"] or "")
+    entry.setdefault("endpoint_agent", endpoint.get("agent") if endpoint else None)
+    return entry
+
+
+def _check_model(role: str, wanted: t.Any, by_name: t.Mapping[str, t.Dict[str, t.Any]],  # noqa: C901
+                 endpoints: t.Sequence[t.Dict[str, t.Any]], host: str,
+                 agent: t.Optional[str]) -> t.Dict[str, t.Any]:
+    # pylint: disable=too-many-return-statements
     name = wanted.strip() if isinstance(wanted, str) else wanted
     if not name:
         return dict(role=role, endpoint=None, status=SKIP, message="No endpoint is configured for %s." % role,
                     hint="")
     endpoint = by_name.get(name)
     if endpoint is None:
-        close = difflib.get_close_matches(name, list(by_name), n=1, cutoff=0.85)
+        alike = [other for other, found in by_name.items()
+                 if not agent or agent in (found.get("agents") or []) or found.get("agent_source") is None]
+        close = difflib.get_close_matches(name, alike, n=1, cutoff=0.85)
         lead = ("Did you mean '%s'?" % close[0]) if close else "Configure an endpoint that exists."
         return dict(role=role, endpoint=name, status=FAIL,
                     message="Endpoint '%s' does not exist in %s (or is not visible to this login)." % (name, host),
-                    hint=_pick_hint(role, name, endpoints, lead))
+                    hint=_pick_hint(role, name, endpoints, lead, agent))
+    wrong = _wrong_agent(role, name, endpoint, endpoints, agent) if agent else None
+    if wrong and wrong["status"] == FAIL:
+        return wrong
     ready = endpoint.get("ready")
     update = endpoint.get("config_update")
     task = endpoint.get("task")
@@ -525,11 +665,13 @@ def check_model(role: str, wanted: t.Any, by_name: t.Mapping[str, t.Dict[str, t.
         return dict(role=role, endpoint=name, status=WARN,
                     message="Endpoint '%s' exists but is not ready (state %s)." % (name, endpoint.get("state")),
                     hint=_pick_hint(role, name, endpoints,
-                                    "Wait until it is READY (see Serving in the workspace), or use another."))
+                                    "Wait until it is READY (see Serving in the workspace), or use another.", agent))
     if task and task != CHAT_TASK:
         return dict(role=role, endpoint=name, status=WARN,
                     message="Endpoint '%s' is a %s endpoint, not a chat model (%s)." % (name, task, CHAT_TASK),
-                    hint=_pick_hint(role, name, endpoints, "A coding agent needs a chat endpoint."))
+                    hint=_pick_hint(role, name, endpoints, "A coding agent needs a chat endpoint.", agent))
+    if wrong:
+        return wrong
     if update == "IN_PROGRESS":
         return dict(role=role, endpoint=name, status=WARN,
                     message="Endpoint '%s' is READY, but a configuration update is in progress." % name,
@@ -547,11 +689,19 @@ def check_model(role: str, wanted: t.Any, by_name: t.Mapping[str, t.Dict[str, t.
     return dict(role=role, endpoint=name, status=PASS, message=message, hint="")
 
 
+def role_agent(role: str, role_agents: t.Optional[t.Mapping[str, t.Any]] = None) -> t.Optional[str]:
+    """The agent a key of ``validate`` configures: as ``role_agents`` says, else by the setting's name."""
+    if role_agents and role in role_agents:
+        return role_agents[role] or None
+    return ws.setting_agent(role)
+
+
 def validate_models(wanted: t.Mapping[str, t.Any], endpoints: t.Sequence[t.Dict[str, t.Any]],
-                    host: str) -> t.List[t.Dict[str, t.Any]]:
+                    host: str, role_agents: t.Optional[t.Mapping[str, t.Any]] = None) -> t.List[t.Dict[str, t.Any]]:
     """The ``validation`` list for ``wanted`` (role -> endpoint name) against all endpoints (compact)."""
     by_name = {endpoint["name"]: endpoint for endpoint in endpoints if endpoint.get("name")}
-    return [check_model(str(role), name, by_name, endpoints, host) for role, name in (wanted or {}).items()]
+    return [check_model(str(role), name, by_name, endpoints, host, role_agent(str(role), role_agents))
+            for role, name in (wanted or {}).items()]
 
 
 def model_checks(validation: t.Sequence[t.Dict[str, t.Any]]) -> t.List[t.Dict[str, str]]:
@@ -600,6 +750,11 @@ def bad_validate_entries(wanted: t.Mapping[str, t.Any]) -> t.List[str]:
     return [str(role) for role, name in (wanted or {}).items() if name is not None and not isinstance(name, str)]
 
 
+def bad_role_agents(role_agents: t.Mapping[str, t.Any]) -> t.List[str]:
+    """Keys of ``role_agents`` whose value is neither an agent nor empty."""
+    return [str(role) for role, agent in (role_agents or {}).items() if agent and agent not in ws.AGENTS]
+
+
 # ----------------------------------------------------------------------------- module
 def run_module() -> None:
     """Module entry point."""
@@ -610,6 +765,7 @@ def run_module() -> None:
             query=dict(type="str"),
             include_raw=dict(type="bool", default=False),
             validate=dict(type="dict"),
+            role_agents=dict(type="dict"),
             report_errors=dict(type="bool", default=False),
             fail_on_invalid=dict(type="bool", default=False),
         ),
@@ -622,6 +778,11 @@ def run_module() -> None:
     if bad_roles:
         sdk_module.fail_json(msg="validate must map each role to one endpoint name (a string) or an empty value; "
                                  "fix: %s" % ", ".join(bad_roles))
+    role_agents = params["role_agents"] or {}
+    bad_agents = bad_role_agents(role_agents)
+    if bad_agents:
+        sdk_module.fail_json(msg="role_agents must map each role to one of %s (or an empty value: not checked for an "
+                                 "agent); fix: %s" % (", ".join(ws.AGENTS), ", ".join(bad_agents)))
     if params["query"]:
         if not HAS_JMESPATH:
             sdk_module.fail_json(msg=missing_required_lib("jmespath", reason="for the query option"),
@@ -666,7 +827,7 @@ def run_module() -> None:
             sdk_module.fail_json(msg=str(exc), host=access.host)
     selected = sort_by_name(selected)
 
-    validation = validate_models(wanted, every_endpoint, access.host)
+    validation = validate_models(wanted, every_endpoint, access.host, role_agents)
     validation_failed = any(entry["status"] == FAIL for entry in validation)
     result = dict(
         changed=False,

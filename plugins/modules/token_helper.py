@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: token_helper
-short_description: Write the token helper that Claude Code's apiKeyHelper runs to get a Databricks OAuth token
+short_description: Write the token helper every coding agent runs to get a Databricks OAuth token
 version_added: 0.1.0
 author: FMAPI coding agents maintainers (@fmapi)
 description:
@@ -52,7 +52,7 @@ options:
       - Where the helper goes. A missing parent directory is created with mode V(0700).
       - A symlink is kept and the file it points to is written.
     type: path
-    default: ~/.claude/fmapi-token-helper
+    default: ~/.local/share/fmapi-coding-agents/fmapi-token-helper
   profile:
     description:
       - The Databricks CLI profile (a section of C(~/.databrickscfg), or of E(DATABRICKS_CONFIG_FILE)) whose token
@@ -159,13 +159,13 @@ path:
   description: The helper script, as an absolute path.
   returned: always
   type: str
-  sample: /home/dev/.claude/fmapi-token-helper
+  sample: /home/dev/.local/share/fmapi-coding-agents/fmapi-token-helper
 command:
   description:
     - The exact value for Claude Code's C(apiKeyHelper) setting, quoted for C(/bin/sh) when the path needs it.
   returned: when O(state=present)
   type: str
-  sample: /home/dev/.claude/fmapi-token-helper
+  sample: /home/dev/.local/share/fmapi-coding-agents/fmapi-token-helper
 databricks_cli:
   description: The Databricks CLI the helper runs.
   returned: when O(state=present)

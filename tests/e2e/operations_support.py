@@ -22,7 +22,8 @@ SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PROFILE = "fmapi-claudecode-profile"
 STATUSES = ("PASS", "FAIL", "WARN", "SKIP", "ACTIVE", "EXPIRED", "MISSING", "ERROR", "OK", "INFO", "UNKNOWN",
             "REMOVED")
-REPORT_TITLE = "Claude Code x Databricks FMAPI"
+# The setup reports on every agent; the other playbooks on Claude Code.
+REPORT_TITLES = ("Claude Code x Databricks FMAPI", "Coding agents x Databricks FMAPI")
 
 
 @dataclasses.dataclass
@@ -50,7 +51,7 @@ class Run:
     def report_lines(self) -> t.List[str]:
         """The lines of the last report the play printed (from its title to the end of the task)."""
         lines = self.output.splitlines()
-        starts = [index for index, line in enumerate(lines) if line.startswith(REPORT_TITLE)]
+        starts = [index for index, line in enumerate(lines) if line.startswith(REPORT_TITLES)]
         assert starts, "no report was printed:\n" + self.output[-6000:]
         report = []
         for line in lines[starts[-1]:]:
@@ -132,7 +133,7 @@ class Laptop:
 
     @property
     def helper_path(self) -> str:
-        return os.path.join(self.home, ".claude", "fmapi-token-helper")
+        return os.path.join(self.home, ".local", "share", "fmapi-coding-agents", "fmapi-token-helper")
 
     def env(self, browser: bool, cwd: t.Optional[str] = None) -> t.Dict[str, str]:
         """The environment of a terminal on this laptop, in ``cwd`` (the home directory by default);

@@ -87,7 +87,7 @@ def test_no_token_reaches_output_logs_or_files_and_private_files_stay_private(do
 
     for path, mode in ((laptop.settings_path, 0o600), (laptop.helper_path, 0o700),
                        (os.path.join(laptop.home, ".databrickscfg"), 0o600),
-                       (os.path.join(laptop.home, ".claude", ".fmapi-token-helper.state"), 0o600),
+                       (os.path.join(os.path.dirname(laptop.helper_path), ".fmapi-token-helper.state"), 0o600),
                        (os.path.join(laptop.home, ".claude"), 0o700)):
         assert stat.S_IMODE(os.stat(path).st_mode) == mode, path
 

@@ -47,7 +47,7 @@ def test_uninstall_gives_back_the_users_settings_byte_for_byte(laptops):
     first = container_playbook(laptops.double, laptop, "uninstall", confirm="yes")
     assert first.returncode == 0
     assert container_file(laptop, "/home/developer/.claude/settings.json") == expected
-    assert container_file(laptop, "/home/developer/.claude/fmapi-token-helper") is None
+    assert container_file(laptop, "/home/developer/.local/share/fmapi-coding-agents/fmapi-token-helper") is None
     again = container_playbook(laptops.double, laptop, "uninstall", confirm="yes")
     assert again.returncode == 0
     assert re.search(r"fmapi-laptop-trixie\s*:\s*ok=\d+\s+changed=0", again.stdout)

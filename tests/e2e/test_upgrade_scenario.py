@@ -39,12 +39,12 @@ def test_leftovers_are_cleaned_and_the_users_settings_kept(upgraded):
 
 def test_rerun_with_a_changed_model_changes_only_that(upgraded):
     before = json.loads(container_file(HOST, f"{HOME}/.claude/settings.json"))
-    helper_before = container_file(HOST, f"{HOME}/.claude/fmapi-token-helper")
+    helper_before = container_file(HOST, f"{HOME}/.local/share/fmapi-coding-agents/fmapi-token-helper")
     result = container_playbook(upgraded.double, HOST, "setup", "-e", "sonnet=databricks-claude-sonnet-4-6")
     assert result.returncode == 0
     after = json.loads(container_file(HOST, f"{HOME}/.claude/settings.json"))
     assert after["env"].pop("ANTHROPIC_DEFAULT_SONNET_MODEL") == "databricks-claude-sonnet-4-6"
     assert before["env"].pop("ANTHROPIC_DEFAULT_SONNET_MODEL") == "databricks-claude-sonnet-4-5"
     assert after == before
-    assert container_file(HOST, f"{HOME}/.claude/fmapi-token-helper") == helper_before
+    assert container_file(HOST, f"{HOME}/.local/share/fmapi-coding-agents/fmapi-token-helper") == helper_before
     assert re.search(r"changed=1\b", result.stdout), "only the settings file should have changed"

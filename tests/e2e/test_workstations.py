@@ -68,7 +68,7 @@ def test_each_workstation_has_its_own_session(fleet):
     double, homes, _completed, trust = fleet
     tokens = set()
     for name in WORKSTATIONS:
-        helper = os.path.join(homes[name], ".claude", "fmapi-token-helper")
+        helper = os.path.join(homes[name], ".local", "share", "fmapi-coding-agents", "fmapi-token-helper")
         result = subprocess.run([helper], env={"HOME": homes[name], "PATH": "/usr/bin:/bin", "SSL_CERT_FILE": trust,
                                                "DATABRICKS_AUTH_STORAGE": "plaintext"},
                                 capture_output=True, text=True, timeout=120, check=False)

@@ -20,8 +20,11 @@ from functional_support import desktop_env
 # pylint: disable=unused-import
 from workspace_double.pytest_plugin import (  # noqa: F401
     claude_cli,
+    codex_cli,
     databricks_cli,
     fake_browser,
+    gemini_cli,
+    pytest_configure,
     workspace_double,
     workspace_double_session,
 )

@@ -248,10 +248,9 @@ def test_corrupt_settings_fail_the_task_and_stay_untouched(run_module, laptop_ho
     result = run_module("claude_settings", {"host": workspace_double.url, "api_key_helper": "/bin/true"},
                         expect_failure=True)
     # Where the parser places a trailing comma error depends on the Python (3.13 moved it).
-    try:
+    with pytest.raises(ValueError) as parsed:
         json.loads(corrupt)
-    except ValueError as exc:
-        position = "line %d, column %d" % (exc.lineno, exc.colno)
+    position = "line %d, column %d" % (parsed.value.lineno, parsed.value.colno)
     assert path in result["msg"] and position in result["msg"] and "repair=true" in result["msg"]
     assert open(path, encoding="utf-8").read() == corrupt
 

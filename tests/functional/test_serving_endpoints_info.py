@@ -8,7 +8,7 @@ import socket
 import time
 
 import pytest
-from functional_support import cli_login
+from functional_support import check_row, cli_login
 
 MODULE = "serving_endpoints_info"
 PROFILE = "fmapi-dev"
@@ -20,6 +20,28 @@ DEFAULT_CLAUDE = [
     "databricks-claude-sonnet-4-6",
 ]
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+MESSAGES, RESPONSES, GENERATE = "anthropic/v1/messages", "openai/v1/responses", "gemini/v1/generateContent"
+CHAT_COMPLETIONS = "mlflow/v1/chat/completions"
+# The endpoints of the agent tests, set through the double's control API (its defaults are not theirs to rely on):
+# foundation models with the APIs the workspace lists for them, external models, and models for no agent.
+AGENT_ENDPOINTS = [
+    {"name": "databricks-claude-sonnet-4-6", "display_name": "Claude Sonnet 4.6",
+     "api_types": [MESSAGES, CHAT_COMPLETIONS]},
+    {"name": "databricks-claude-opus-4-6", "display_name": "Claude Opus 4.6",
+     "api_types": [MESSAGES, CHAT_COMPLETIONS]},
+    {"name": "databricks-gpt-5-5", "display_name": "GPT-5.5", "api_types": [RESPONSES, CHAT_COMPLETIONS]},
+    {"name": "databricks-gpt-5-2", "display_name": "GPT-5.2", "api_types": [RESPONSES, CHAT_COMPLETIONS],
+     "ready": "NOT_READY"},
+    {"name": "databricks-gemini-2-5-pro", "display_name": "Gemini 2.5 Pro", "api_types": [GENERATE, CHAT_COMPLETIONS]},
+    {"name": "databricks-meta-llama-3-3-70b-instruct", "display_name": "Meta Llama 3.3 70B Instruct",
+     "api_types": [CHAT_COMPLETIONS]},
+    {"name": "databricks-gte-large-en", "display_name": "GTE Large (En)", "task": "llm/v1/embeddings",
+     "api_types": ["mlflow/v1/embeddings"]},
+    {"name": "team-claude", "external_model": {"provider": "anthropic", "name": "claude-opus-4-1"}},
+    {"name": "team-vertex", "external_model": {"provider": "google-cloud-vertex-ai", "name": "gemini-2.5-flash"}},
+    {"name": "team-chat", "display_name": "GPT-5 mini", "api_types": []},
+    {"name": "team-proxy", "display_name": "House model", "api_types": []},
+]
 
 
 def list_requests(double) -> list[dict]:
@@ -54,6 +76,8 @@ def test_token_auth_lists_every_endpoint_in_compact_shape(run_module, workspace_
     assert result["count"] == 11
     assert names_of(result) == sorted(names_of(result))
     sonnet = next(e for e in result["endpoints"] if e["name"] == "databricks-claude-sonnet-4-6")
+    # The APIs the workspace lists for the model are the double's to choose; that it lists Anthropic's is what counts.
+    assert MESSAGES in sonnet.pop("api_types")
     assert sonnet == {
         "name": "databricks-claude-sonnet-4-6",
         "ready": "READY",
@@ -64,6 +88,9 @@ def test_token_auth_lists_every_endpoint_in_compact_shape(run_module, workspace_
         "served_entities": ["databricks-claude-sonnet-4-6"],
         "foundation_models": ["databricks-claude-sonnet-4-6"],
         "creator": "system",
+        "agent": "claude_code",
+        "agents": ["claude_code"],
+        "agent_source": "api_types",
     }
     assert result["validation"] == [] and result["validation_failed"] is False
     assert pat_args["token"] not in json.dumps(result)
@@ -310,7 +337,8 @@ def test_validation_pass_warn_fail_skip(run_module, workspace_double, pat_args):
     assert "databricks-claude-opus-4-6" in by_role["opus"]["hint"]
     assert "databricks-claude-haiku-4-5" not in by_role["opus"]["hint"]
     assert by_role["sonnet"] == {"role": "sonnet", "endpoint": None, "status": "SKIP",
-                                 "message": "No endpoint is configured for sonnet.", "hint": ""}
+                                 "message": "No endpoint is configured for sonnet.", "hint": "",
+                                 "agent": "claude_code", "endpoint_agent": None}
     assert result["validation_failed"] is True
     assert result["count"] == 5
 
@@ -446,3 +474,66 @@ def test_report_errors_names_the_permission_a_refusal_lacks(run_module, workspac
     assert "HTTP 403" in result["error"]
     assert "ask a workspace admin" in result["checks"][0]["fix"]
     assert pat_args["token"] not in json.dumps(result) and pat_args["token"] not in result["_output"]
+
+
+# ----------------------------------------------------------------------------- which agent an endpoint is for
+@pytest.fixture(name="agent_workspace")
+def agent_workspace_fixture(workspace_double):
+    """The double serving AGENT_ENDPOINTS."""
+    workspace_double.control.update_scenario(endpoints=AGENT_ENDPOINTS)
+    return workspace_double
+
+
+def test_each_endpoint_says_which_agent_it_is_for_and_why(run_module, agent_workspace, pat_args):
+    result = run_module(MODULE, pat_args)
+
+    assert {e["name"]: (e["agent"], e["agent_source"]) for e in result["endpoints"]} == {
+        "databricks-claude-opus-4-6": ("claude_code", "api_types"),
+        "databricks-claude-sonnet-4-6": ("claude_code", "api_types"),
+        "databricks-gemini-2-5-pro": ("gemini", "api_types"),
+        "databricks-gpt-5-2": ("codex", "api_types"),
+        "databricks-gpt-5-5": ("codex", "api_types"),
+        "databricks-gte-large-en": (None, "task"),
+        "databricks-meta-llama-3-3-70b-instruct": (None, "api_types"),
+        "team-chat": ("codex", "foundation_model"),
+        "team-claude": ("claude_code", "provider"),
+        "team-proxy": (None, None),
+        "team-vertex": ("gemini", "provider"),
+    }
+    gpt = next(e for e in result["endpoints"] if e["name"] == "databricks-gpt-5-5")
+    assert gpt["api_types"] == [RESPONSES, CHAT_COMPLETIONS] and gpt["agents"] == ["codex"]
+    by_query = run_module(MODULE, dict(pat_args, query="[?agent=='gemini']"))
+    assert names_of(by_query) == ["databricks-gemini-2-5-pro", "team-vertex"]
+
+
+def test_each_agents_model_is_checked_against_its_agents_api(run_module, agent_workspace, pat_args):
+    validate = {"model": "databricks-claude-sonnet-4-6", "haiku": "databricks-meta-llama-3-3-70b-instruct",
+                "codex_model": "databricks-gemini-2-5-pro", "gemini_model": "team-vertex", "sonnet": "team-proxy"}
+
+    result = run_module(MODULE, dict(pat_args, validate=validate))
+
+    by_role = {entry["role"]: entry for entry in result["validation"]}
+    assert {role: (entry["status"], entry["agent"], entry["endpoint_agent"]) for role, entry in by_role.items()} == {
+        "model": ("PASS", "claude_code", "claude_code"),
+        "haiku": ("FAIL", "claude_code", None),
+        "codex_model": ("FAIL", "codex", "gemini"),
+        "gemini_model": ("PASS", "gemini", "gemini"),
+        "sonnet": ("PASS", "claude_code", None),  # nothing is known about it: not judged
+    }
+    codex = check_row(result, "codex_model")
+    assert codex["status"] == "FAIL"
+    assert codex["value"] == (
+        "Endpoint 'databricks-gemini-2-5-pro' serves Gemini CLI (a Gemini model, the workspace lists its APIs: "
+        "gemini/v1/generateContent, mlflow/v1/chat/completions), not Codex CLI: codex_model needs a GPT model "
+        "(OpenAI Responses API).")
+    # The ready GPT endpoints, then the command that switches.
+    assert codex["fix"] == ("Pick one of: databricks-gpt-5-5, team-chat.\n"
+                            "To switch: ansible-playbook fmapi.coding_agents.setup -e codex_model=<endpoint>")
+    haiku = check_row(result, "haiku")
+    assert "serves none of the coding agents' APIs" in haiku["value"] and "databricks-gpt" not in haiku["fix"]
+    assert result["validation_failed"] is True
+
+    stopped = run_module(MODULE, dict(pat_args, validate={"codex_model": "databricks-gemini-2-5-pro"},
+                                      fail_on_invalid=True), expect_failure=True)
+    assert stopped["msg"].startswith("1 configured model(s) cannot be used. codex_model: Endpoint "
+                                     "'databricks-gemini-2-5-pro' serves Gemini CLI")

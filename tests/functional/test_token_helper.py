@@ -44,7 +44,8 @@ def read_helper_metadata(text: str) -> dict:
 
 
 def helper_path(home: str) -> str:
-    return os.path.join(home, ".claude", "fmapi-token-helper")
+    """Where the module writes the helper by default: the collection's data folder, shared by every agent."""
+    return os.path.join(home, ".local", "share", "fmapi-coding-agents", "fmapi-token-helper")
 
 
 def cached_token(double, home: str, cli: str) -> str:
@@ -160,12 +161,12 @@ def test_check_mode_writes_nothing(module_env, laptop_home, args):
     result = module_env(MODULE, args, check=True)
 
     assert result["changed"] is True
-    assert not os.path.exists(os.path.join(laptop_home, ".claude"))
+    assert not os.path.exists(os.path.dirname(helper_path(laptop_home)))
 
 
 def test_the_legacy_pat_cache_beside_the_helper_is_removed(module_env, laptop_home, args):
-    os.makedirs(os.path.join(laptop_home, ".claude"))
-    cache = os.path.join(laptop_home, ".claude", ".fmapi-pat-cache")
+    os.makedirs(os.path.dirname(helper_path(laptop_home)))
+    cache = os.path.join(os.path.dirname(helper_path(laptop_home)), ".fmapi-pat-cache")
     with open(cache, "w", encoding="utf-8") as handle:
         handle.write("dapi0123456789abcdef0123456789abcdef\n")
 
@@ -181,8 +182,8 @@ def test_the_legacy_pat_cache_beside_the_helper_is_removed(module_env, laptop_ho
 
 def test_absent_removes_the_helper_its_state_and_the_legacy_cache(module_env, laptop_home, args):
     module_env(MODULE, args)
-    cache = os.path.join(laptop_home, ".claude", ".fmapi-pat-cache")
-    state = os.path.join(laptop_home, ".claude", ".fmapi-token-helper.state")
+    cache = os.path.join(os.path.dirname(helper_path(laptop_home)), ".fmapi-pat-cache")
+    state = os.path.join(os.path.dirname(helper_path(laptop_home)), ".fmapi-token-helper.state")
     for path in (cache, state):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("old\n")
@@ -209,7 +210,7 @@ def test_bad_values_are_refused_and_nothing_is_written(module_env, laptop_home, 
     result = module_env(MODULE, dict(args, **override), expect_failure=True)
 
     assert expected in result["msg"]
-    assert not os.path.exists(os.path.join(laptop_home, ".claude"))
+    assert not os.path.exists(os.path.dirname(helper_path(laptop_home)))
     assert not os.path.exists("/tmp/fmapi-pwned")
 
 
@@ -375,6 +376,7 @@ def test_a_home_with_spaces_and_an_interpreter_with_spaces_work(module_env, args
 @pytest.mark.usefixtures("logged_in")
 def test_claude_code_uses_the_helper_against_the_workspace(helper, workspace_double, laptop_home, claude_cli):
     claude_dir = os.path.join(laptop_home, ".claude")
+    os.makedirs(claude_dir, exist_ok=True)
     with open(os.path.join(claude_dir, "settings.json"), "w", encoding="utf-8") as handle:
         json.dump({
             "apiKeyHelper": helper,
@@ -477,7 +479,7 @@ def test_a_token_the_workspace_rejects_before_it_expires_is_replaced_on_the_next
     assert second != first and accepted(workspace_double, second)
     assert "rejects the access token" in again.stderr
     assert len(authorize_requests(workspace_double)) == logins_before, "no browser login for a refresh"
-    state = os.path.join(laptop_home, ".claude", ".fmapi-token-helper.state")
+    state = os.path.join(os.path.dirname(helper_path(laptop_home)), ".fmapi-token-helper.state")
     with open(state, encoding="utf-8") as handle:
         text = handle.read()
     assert first not in text and second not in text
@@ -497,6 +499,7 @@ def test_a_repeated_call_for_a_token_the_workspace_accepts_refreshes_nothing(hel
 
 @pytest.mark.usefixtures("logged_in")
 def test_claude_code_recovers_from_a_rejected_token_without_a_login(helper, workspace_double, laptop_home, claude_cli):
+    os.makedirs(os.path.join(laptop_home, ".claude"), exist_ok=True)
     with open(os.path.join(laptop_home, ".claude", "settings.json"), "w", encoding="utf-8") as handle:
         json.dump({"apiKeyHelper": helper, "env": {
             "ANTHROPIC_BASE_URL": workspace_double.url + "/serving-endpoints/anthropic",

@@ -9,8 +9,11 @@ them with ``-p workspace_double.pytest_plugin``.
 # pylint: disable=unused-import
 from workspace_double.pytest_plugin import (  # noqa: F401
     claude_cli,
+    codex_cli,
     databricks_cli,
     fake_browser,
+    gemini_cli,
+    pytest_configure,
     workspace_double,
     workspace_double_session,
 )

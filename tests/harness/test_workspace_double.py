@@ -22,9 +22,17 @@ import pytest
 import requests
 from cryptography import x509
 
-from workspace_double import anthropic
+from workspace_double import WorkspaceDouble, anthropic, gemini, responses
 from workspace_double.control import ControlError, DoubleClient
-from workspace_double.state import DoubleState, ScenarioError, decode_page_token, encode_page_token, merge_scenario
+from workspace_double.state import (
+    DoubleState,
+    ScenarioError,
+    decode_page_token,
+    default_api_types,
+    encode_page_token,
+    expand_reply,
+    merge_scenario,
+)
 from workspace_double.tls import ensure_certificates
 from workspace_double.tokens import (
     REFRESH_TOKEN_INVALID,
@@ -32,6 +40,7 @@ from workspace_double.tokens import (
     OAuthError,
     decode_jwt_claims_unverified,
     pkce_s256,
+    token_fingerprint,
 )
 
 HARNESS = os.path.dirname(os.path.abspath(__file__))
@@ -313,6 +322,115 @@ def test_sse_stream_shape():
     assert message_delta["delta"]["stop_reason"] == "end_turn" and message_delta["usage"]["output_tokens"] > 0
 
 
+def test_default_endpoints_serve_their_family_api():
+    state = DoubleState()
+    specs = {spec["name"]: spec for spec in state.scenario()["endpoints"]}
+    # Eleven defaults: the functional and e2e tests count them.
+    assert len(specs) == 11
+    assert specs["databricks-claude-sonnet-4-6"]["api_types"] == ["anthropic/v1/messages", "mlflow/v1/chat/completions"]
+    assert specs["databricks-gpt-5-5"]["api_types"] == ["openai/v1/responses", "mlflow/v1/chat/completions"]
+    assert specs["databricks-gemini-2-5-pro"]["api_types"] == ["gemini/v1/generateContent", "mlflow/v1/chat/completions"]
+    assert specs["databricks-meta-llama-3-3-70b-instruct"]["api_types"] == ["mlflow/v1/chat/completions"]
+    assert specs["databricks-gte-large-en"]["api_types"] == ["mlflow/v1/embeddings"]
+    # A custom chat endpoint lists no APIs and serves every agent's.
+    assert default_api_types("my-endpoint") is None and default_api_types("x", task="llm/v1/completions") == []
+    custom = DoubleState(scenario={"endpoints": ["my-endpoint"]}).get_endpoint("my-endpoint")
+    assert "api_types" not in custom["config"]["served_entities"][0]["foundation_model"]
+    rendered = state.get_endpoint("databricks-gpt-5-5")
+    model = rendered["config"]["served_entities"][0]["foundation_model"]
+    assert rendered["endpoint_type"] == "FOUNDATION_MODEL_API" and rendered["task"] == "llm/v1/chat"
+    assert model["name"] == "databricks-gpt-5-5" and model["display_name"] == "GPT-5.5"
+    assert model["api_types"] == specs["databricks-gpt-5-5"]["api_types"] and model["ai_gateway_v2_supported"] is True
+
+
+def test_external_model_endpoints():
+    state = DoubleState(scenario={"endpoints": [
+        {"name": "team-gpt", "external_model": {"provider": "openai", "name": "gpt-5"}},
+        {"name": "team-gemini", "external_model": {"provider": "google-cloud-vertex-ai", "name": "gemini-2.5-pro"}},
+        {"name": "team-claude", "external_model": {"provider": "anthropic", "name": "claude-sonnet-4-6"}},
+    ]})
+    gpt = state.get_endpoint("team-gpt")
+    assert gpt["endpoint_type"] == "EXTERNAL_MODEL"
+    external = gpt["config"]["served_entities"][0]["external_model"]
+    assert external == {"provider": "openai", "name": "gpt-5", "task": "llm/v1/chat"}
+    assert "foundation_model" not in gpt["config"]["served_entities"][0]
+    assert state.endpoint_spec("team-gemini")["api_types"][0] == "gemini/v1/generateContent"
+    assert state.endpoint_spec("team-claude")["api_types"][0] == "anthropic/v1/messages"
+    destinations = [e["config"]["destinations"][0]["type"] for e in state.list_gateway_endpoints()["endpoints"]]
+    assert destinations == ["EXTERNAL_MODEL"] * 3
+    for bad in ({"name": "x", "external_model": {"provider": "openai"}}, {"name": "x", "api_types": "openai"},
+                {"name": "x", "external_model": {"provider": "openai", "name": "m", "key": "k"}}):
+        with pytest.raises(ScenarioError):
+            merge_scenario(state.scenario(), {"endpoints": [bad]})
+    with pytest.raises(ScenarioError):
+        merge_scenario(state.scenario(), {"ai_gateway": "off"})
+
+
+def test_gateway_endpoint_pages():
+    state = DoubleState()
+    first = state.list_gateway_endpoints(page_size=1)
+    assert [e["name"] for e in first["endpoints"]] == ["databricks-claude-opus-4-6"] and first["next_page_token"]
+    destination = first["endpoints"][0]["config"]["destinations"][0]
+    assert destination == {"name": "system.ai.claude-opus-4-6", "type": "PAY_PER_TOKEN_FOUNDATION_MODEL",
+                           "traffic_percentage": 100}
+    rest = state.list_gateway_endpoints(page_token=first["next_page_token"])
+    assert len(rest["endpoints"]) == 10 and "next_page_token" not in rest
+
+
+def test_reply_texts_name_the_model_and_route():
+    state = DoubleState()
+    assert state.reply_for("anthropic", "m", "/serving-endpoints/anthropic") == "Hello from the FMAPI workspace double."
+    assert state.reply_for("codex", "databricks-gpt-5-5", "/ai-gateway/codex/v1") == \
+        "Hello from the FMAPI workspace double: databricks-gpt-5-5 answered on /ai-gateway/codex/v1."
+    assert expand_reply("{api}|{style}|{model}|{other}", "m", "gemini", "/serving-endpoints/gemini") == \
+        "gemini|serving-endpoints|m|{other}"
+    state.update_scenario({"reply_text": "Claude: {model}"})
+    assert state.reply_for("anthropic", "databricks-claude-haiku-4-5") == "Claude: databricks-claude-haiku-4-5"
+
+
+def _sse_data(events: list[bytes]) -> list[dict]:
+    return [json.loads(e.decode().split("data: ", 1)[1]) for e in events]
+
+
+def test_responses_stream_shape():
+    events = responses.stream_events("databricks-gpt-5-5", "Hello there world.", 7)
+    names = [e.decode().split("\n")[0].removeprefix("event: ") for e in events]
+    data = _sse_data(events)
+    assert [d["type"] for d in data] == names
+    assert names[:2] == ["response.created", "response.output_item.added"]
+    assert names[-3:] == ["response.output_text.done", "response.output_item.done", "response.completed"]
+    assert [d["sequence_number"] for d in data] == list(range(len(data)))
+    assert "".join(d["delta"] for d in data if d["type"] == "response.output_text.delta") == "Hello there world."
+    item = data[-2]["item"]
+    assert (item["type"], item["role"], item["status"]) == ("message", "assistant", "completed")
+    assert item["content"] == [{"type": "output_text", "text": "Hello there world.", "annotations": []}]
+    completed = data[-1]["response"]
+    assert completed["status"] == "completed" and completed["id"] == data[0]["response"]["id"]
+    assert completed["usage"]["input_tokens"] == 7 and completed["output"][0]["id"] == item["id"]
+
+
+def test_codex_models_list_carries_the_fields_codex_requires():
+    # Without any of these Codex 0.171.0 cannot decode the list ("failed to refresh available models").
+    required = {"slug", "display_name", "supported_reasoning_levels", "shell_type", "visibility", "supported_in_api",
+                "priority", "base_instructions", "support_verbosity", "truncation_policy",
+                "experimental_supported_tools"}
+    body = responses.models_list([("databricks-gpt-5-5", "GPT-5.5"), ("databricks-gpt-5-2", "GPT-5.2")])
+    assert list(body) == ["models"]
+    assert [m["slug"] for m in body["models"]] == ["databricks-gpt-5-5", "databricks-gpt-5-2"]
+    assert all(required <= set(m) for m in body["models"])
+
+
+def test_gemini_stream_shape():
+    events = gemini.stream_chunks("databricks-gemini-2-5-pro", "Hello there world.", 5)
+    assert all(e.startswith(b"data: ") and e.endswith(b"\r\n\r\n") for e in events)
+    data = _sse_data(events)
+    texts = [d["candidates"][0]["content"]["parts"][0]["text"] for d in data]
+    assert "".join(texts) == "Hello there world." and len(texts) == 3
+    assert [d["candidates"][0].get("finishReason") for d in data] == [None, None, "STOP"]
+    assert "usageMetadata" in data[-1] and data[-1]["modelVersion"] == "databricks-gemini-2-5-pro"
+    assert gemini.error_body(401, "x") == {"error": {"code": 401, "message": "x", "status": "UNAUTHENTICATED"}}
+
+
 def test_certificates_are_created_private_and_reused(tmp_path):
     first = ensure_certificates(str(tmp_path))
     for path in (first.key_file, first.ca_key_file):
@@ -494,6 +612,182 @@ def test_latency(workspace_double, http):
     assert time.monotonic() - started >= 0.3
 
 
+# ------------------------------------------------------- Codex and Gemini routes
+def _bearer(token: str, **extra) -> dict:
+    return dict({"Authorization": f"Bearer {token}"}, **extra)
+
+
+def test_codex_responses_over_http(workspace_double, http):
+    control = workspace_double.control
+    token = control.issue_access_token()
+    url = f"{workspace_double.url}/serving-endpoints/codex/v1/responses"
+    body = {"model": "databricks-gpt-5-5", "input": [{"role": "user", "content": "hi"}], "stream": True}
+    response = http.post(url, json=body, headers=_bearer(token), timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+    events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["type"] == "response.completed"
+    done = next(e for e in events if e["type"] == "response.output_item.done")
+    assert done["item"]["content"][0]["text"] == control.expected_reply(
+        "codex", "databricks-gpt-5-5", "/serving-endpoints/codex/v1")
+    plain = http.post(url, json=dict(body, stream=False), headers=_bearer(token), timeout=10).json()
+    assert plain["object"] == "response" and plain["output"][0]["content"][0]["type"] == "output_text"
+    log = control.requests("/serving-endpoints/codex/")
+    assert [(e["status"], e["detail"]["stream"], e["detail"]["model"]) for e in log] == [
+        (200, True, "databricks-gpt-5-5"), (200, False, "databricks-gpt-5-5")]
+    assert log[0]["token_fingerprint"] == token_fingerprint(token) == control.token_fingerprint(token)
+    assert log[0]["detail"]["api"] == "codex" and token not in json.dumps(log)
+
+
+def test_codex_responses_errors(workspace_double, http):
+    control = workspace_double.control
+    url = f"{workspace_double.url}/ai-gateway/codex/v1/responses"
+    body = {"model": "databricks-gpt-5-2", "input": "hi", "stream": True}
+    missing = http.post(url, json=body, timeout=10)
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "invalid_api_key"
+    # x-api-key is the Anthropic route's alternative, not Codex's.
+    token = control.issue_access_token()
+    assert http.post(url, json=body, headers={"x-api-key": token}, timeout=10).status_code == 401
+    response = http.post(url, json=dict(body, model="nope"), headers=_bearer(token), timeout=10)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
+    response = http.post(url, json=dict(body, model="databricks-claude-sonnet-4-6"), headers=_bearer(token), timeout=10)
+    assert response.status_code == 400 and "OpenAI Responses API" in response.json()["error"]["message"]
+    assert http.post(url, json=dict(body, model="databricks-gte-large-en"), headers=_bearer(token),
+                     timeout=10).status_code == 400
+    assert http.post(url, data=b"{not json", headers=_bearer(token), timeout=10).status_code == 400
+    control.set_endpoint_state("databricks-gpt-5-2", ready="NOT_READY")
+    assert http.post(url, json=body, headers=_bearer(token), timeout=10).status_code == 503
+    control.expire_access_tokens()
+    expired = http.post(url, json=dict(body, model="databricks-gpt-5-5"), headers=_bearer(token), timeout=10)
+    assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+    assert control.requests()[-1]["bearer_status"] == "expired"
+
+
+def test_codex_models_over_http(workspace_double, http):
+    control = workspace_double.control
+    url = f"{workspace_double.url}/serving-endpoints/codex/v1/models?client_version=0.171.0"
+    assert http.get(url, timeout=10).status_code == 401
+    token = control.issue_access_token()
+    control.set_endpoint_state("databricks-gpt-5-2", ready="NOT_READY")
+    control.add_endpoints(["team-model"])  # a custom name: every agent may use it
+    body = http.get(url, headers=_bearer(token), timeout=10).json()
+    assert [m["slug"] for m in body["models"]] == ["databricks-gpt-5-5", "team-model"]
+    entry = control.requests()[-1]
+    assert entry["detail"]["client_version"] == "0.171.0" and entry["detail"]["returned"] == 2
+    gemini_url = f"{workspace_double.url}/serving-endpoints/gemini/v1beta/models/team-model:generateContent"
+    assert http.post(gemini_url, json={}, headers=_bearer(token), timeout=10).status_code == 200
+
+
+def test_gemini_route_over_http(workspace_double, http):
+    control = workspace_double.control
+    token = control.issue_access_token()
+    base = f"{workspace_double.url}/serving-endpoints/gemini/v1beta/models/databricks-gemini-2-5-flash"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    both = _bearer(token, **{"x-goog-api-key": token})
+    response = http.post(f"{base}:streamGenerateContent?alt=sse", json=body, headers=both, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+    chunks = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    assert "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks) == control.expected_reply(
+        "gemini", "databricks-gemini-2-5-flash", "/serving-endpoints/gemini")
+    assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
+    array = http.post(f"{base}:streamGenerateContent", json=body, headers=both, timeout=10).json()
+    assert isinstance(array, list) and array[-1]["candidates"][0]["finishReason"] == "STOP"
+    single = http.post(f"{base}:generateContent", json=body, headers=both, timeout=10).json()
+    assert single["candidates"][0]["content"]["parts"][0]["text"].endswith("answered on /serving-endpoints/gemini.")
+    assert http.post(f"{base}:countTokens", json=body, headers=both, timeout=10).json()["totalTokens"] > 0
+    log = control.requests("/serving-endpoints/gemini/")
+    assert [e["detail"]["call"] for e in log] == ["streamGenerateContent", "streamGenerateContent",
+                                                  "generateContent", "countTokens"]
+    assert log[0]["detail"]["alt"] == "sse" and log[0]["detail"]["auth_source"] == "authorization+x-goog-api-key"
+    assert log[0]["token_fingerprint"] == token_fingerprint(token) and log[0]["headers"]["x-goog-api-key"] == "REDACTED"
+
+
+def test_gemini_route_errors(workspace_double, http):
+    control = workspace_double.control
+    token = control.issue_access_token()
+    base = f"{workspace_double.url}/ai-gateway/gemini/v1beta/models"
+    body = {"contents": []}
+    key_only = http.post(f"{base}/databricks-gemini-2-5-pro:streamGenerateContent?alt=sse", json=body,
+                         headers={"x-goog-api-key": token}, timeout=10)
+    assert key_only.status_code == 401
+    assert key_only.json()["error"]["status"] == "UNAUTHENTICATED"
+    assert "GEMINI_API_KEY_AUTH_MECHANISM=bearer" in key_only.json()["error"]["message"]
+    other = control.issue_access_token()
+    differs = http.post(f"{base}/databricks-gemini-2-5-pro:generateContent", json=body,
+                        headers=_bearer(token, **{"x-goog-api-key": other}), timeout=10)
+    assert differs.status_code == 200 and control.requests()[-1]["detail"]["api_key_differs"] is True
+    wrong = http.post(f"{base}/databricks-claude-opus-4-6:generateContent", json=body, headers=_bearer(token), timeout=10)
+    assert wrong.status_code == 400 and wrong.json()["error"]["status"] == "INVALID_ARGUMENT"
+    missing = http.post(f"{base}/nope:generateContent", json=body, headers=_bearer(token), timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
+    unknown = http.post(f"{base}/databricks-gemini-2-5-pro:embedContent", json=body, headers=_bearer(token), timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == 404
+    assert control.requests()[-1]["detail"]["unknown_route"] is True
+
+
+def test_ai_gateway_switch(workspace_double, http):
+    control = workspace_double.control
+    url = workspace_double.url
+    token = control.issue_access_token()
+    probe = f"{url}/api/ai-gateway/v2/endpoints?page_size=1"
+    assert http.get(probe, timeout=10).status_code == 401
+    listed = http.get(probe, headers=_bearer(token), timeout=10)
+    assert listed.status_code == 200 and len(listed.json()["endpoints"]) == 1 and listed.json()["next_page_token"]
+    messages = {"model": "databricks-claude-haiku-4-5", "max_tokens": 5, "messages": []}
+    claude_headers = _bearer(token, **{"x-databricks-use-coding-agent-mode": "true"})
+    assert http.post(f"{url}/ai-gateway/anthropic/v1/messages", json=messages, headers=claude_headers,
+                     timeout=10).status_code == 200
+
+    control.set_ai_gateway(False)
+    assert http.get(probe, headers=_bearer(token), timeout=10).status_code == 404
+    off = http.post(f"{url}/ai-gateway/anthropic/v1/messages", json=messages, headers=claude_headers, timeout=10)
+    assert off.status_code == 404 and off.json()["type"] == "error"
+    codex = http.post(f"{url}/ai-gateway/codex/v1/responses", json={"model": "databricks-gpt-5-5"},
+                      headers=_bearer(token), timeout=10)
+    assert codex.status_code == 404 and "error" in codex.json()
+    gemini_off = http.post(f"{url}/ai-gateway/gemini/v1beta/models/databricks-gemini-2-5-pro:generateContent",
+                           json={}, headers=_bearer(token), timeout=10)
+    assert gemini_off.status_code == 404 and gemini_off.json()["error"]["status"] == "NOT_FOUND"
+    assert all(e["detail"].get("ai_gateway") == "disabled" for e in control.requests()[-4:])
+    # The serving-endpoints routes do not depend on it.
+    assert http.post(f"{url}/serving-endpoints/anthropic/v1/messages", json=messages, headers=claude_headers,
+                     timeout=10).status_code == 200
+    control.reset()
+    assert control.scenario()["ai_gateway"] is True
+
+
+@pytest.mark.workspace_double(ai_gateway=False, agent_reply_text="marker {model}")
+def test_fixture_marker_sets_the_scenario(workspace_double):
+    scenario = workspace_double.control.scenario()
+    assert scenario["ai_gateway"] is False and scenario["agent_reply_text"] == "marker {model}"
+
+
+def test_constructor_turns_ai_gateway_off_for_good(tmp_path):
+    with WorkspaceDouble(str(tmp_path), ai_gateway=False, state_file=None) as double:
+        token = double.control.issue_access_token()
+        probe = requests.get(f"{double.url}/api/ai-gateway/v2/endpoints?page_size=1", verify=double.ca_file,
+                             headers=_bearer(token), timeout=10)
+        assert probe.status_code == 404
+        double.control.reset()
+        assert double.control.scenario()["ai_gateway"] is False, "reset() keeps the constructor's choice"
+
+
+def test_faults_on_codex_and_gemini_routes(workspace_double, http):
+    control = workspace_double.control
+    token = control.issue_access_token()
+    control.add_fault("/serving-endpoints/codex/", status=500, count=1)
+    control.add_fault("/ai-gateway/gemini/", status=429, count=1)
+    codex = http.post(f"{workspace_double.url}/serving-endpoints/codex/v1/responses", json={"model": "databricks-gpt-5-5"},
+                      headers=_bearer(token), timeout=10)
+    assert codex.status_code == 500 and codex.json()["error"]["message"] == "Injected fault"
+    url = f"{workspace_double.url}/ai-gateway/gemini/v1beta/models/databricks-gemini-2-5-pro:generateContent"
+    limited = http.post(url, json={}, headers=_bearer(token), timeout=10)
+    assert limited.status_code == 429 and limited.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    control.add_fault("/ai-gateway/gemini/", reject_all_bearers=True, count=1)
+    assert http.post(url, json={}, headers=_bearer(token), timeout=10).status_code == 401
+    assert control.requests()[-1]["detail"]["rejected_by_fault"]
+    assert http.post(url, json={}, headers=_bearer(token), timeout=10).status_code == 200
+
+
 def _start_cli(args, cwd):
     env = dict(os.environ, PYTHONPATH=HARNESS)
     proc = subprocess.Popen(  # pylint: disable=consider-using-with
@@ -525,7 +819,7 @@ def test_command_line_serve_with_yaml_scenario_and_mirror(tmp_path):
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text("reply_text: from yaml\npage_size: 2\nendpoints:\n  - only-one\n")
     proc, info = _start_cli(["serve", "--state-dir", str(state_dir), "--scenario", str(scenario),
-                             "--mirror-dir", str(mirror)], tmp_path)
+                             "--mirror-dir", str(mirror), "--no-ai-gateway"], tmp_path)
     try:
         with open(state_dir / "double.json", encoding="utf-8") as handle:
             assert json.load(handle) == info
@@ -533,6 +827,7 @@ def test_command_line_serve_with_yaml_scenario_and_mirror(tmp_path):
         client = DoubleClient.from_state_dir(str(state_dir))
         scenario_now = client.scenario()
         assert scenario_now["reply_text"] == "from yaml" and [e["name"] for e in scenario_now["endpoints"]] == ["only-one"]
+        assert scenario_now["ai_gateway"] is False
         got = requests.get(f"{info['url']}/mirror/SHA256SUMS", verify=info["ca_file"], timeout=10)
         assert got.status_code == 200 and "databricks_cli_1.12.1" in got.text
         escape = requests.get(f"{info['url']}/mirror/%2e%2e/secret.txt", verify=info["ca_file"], timeout=10)

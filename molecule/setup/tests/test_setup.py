@@ -57,7 +57,7 @@ def test_tools_are_installed_for_the_developer(host):
 
 
 def test_files_have_private_modes(host):
-    for path, mode in ((f"{HOME}/.claude/settings.json", 0o600), (f"{HOME}/.claude/fmapi-token-helper", 0o700),
+    for path, mode in ((f"{HOME}/.claude/settings.json", 0o600), (f"{HOME}/.local/share/fmapi-coding-agents/fmapi-token-helper", 0o700),
                        (f"{HOME}/.databrickscfg", 0o600)):
         target = host.file(path)
         assert target.exists, path

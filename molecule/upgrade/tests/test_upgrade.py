@@ -29,7 +29,7 @@ def test_values_come_from_the_earlier_install(host, double):
     assert env["ANTHROPIC_MODEL"] == "databricks-claude-sonnet-4-5"
     assert env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "databricks-claude-sonnet-4-5"
     assert env["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] == "900000"
-    helper = host.file(f"{HOME}/.claude/fmapi-token-helper").content_string
+    helper = host.file(f"{HOME}/.local/share/fmapi-coding-agents/fmapi-token-helper").content_string
     assert '"profile": "legacy-profile"' in helper
 
 
@@ -40,7 +40,7 @@ def test_legacy_settings_keys_are_gone_and_the_users_stay(host):
     assert data["env"]["MY_OWN_VARIABLE"] == "keep-me"
     assert data["model"] == "opus"
     assert data["statusLine"] == {"type": "command", "command": "echo my-status"}
-    assert data["apiKeyHelper"].endswith("/.claude/fmapi-token-helper")
+    assert data["apiKeyHelper"] == f"{HOME}/.local/share/fmapi-coding-agents/fmapi-token-helper"
     assert "dapi" not in host.file(f"{HOME}/.claude/settings.json").content_string
 
 

@@ -2,8 +2,10 @@
 
 It speaks enough of the real wire protocol (OAuth U2M with PKCE and refresh
 token rotation, serving endpoints, the legacy token API, SCIM ``Me`` and the
-Anthropic-compatible gateway route) for the real Databricks CLI, the real
-databricks-sdk and the real Claude Code to run against it unmodified.  See
+model routes) for the real Databricks CLI, the real
+databricks-sdk, the real Claude Code, Codex CLI and Gemini CLI to run against it
+unmodified (Anthropic Messages, OpenAI Responses and Gemini generateContent routes,
+under ``/serving-endpoints/...`` and ``/ai-gateway/...``).  See
 ``tests/harness/README.md``.
 
 The server side needs ``cryptography`` (for its certificates) and is imported
@@ -20,6 +22,7 @@ from .control import ControlError, DoubleClient
 _LAZY = {
     "STATE_FILE": "server",
     "WorkspaceDouble": "server",
+    "DEFAULT_AGENT_REPLY_TEXT": "state",
     "DEFAULT_REPLY_TEXT": "state",
     "DoubleState": "state",
     "default_scenario": "state",

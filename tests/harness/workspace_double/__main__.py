@@ -1,7 +1,7 @@
 """Command line of the workspace double.
 
 ``python -m workspace_double serve --state-dir DIR [--host 127.0.0.1] [--port 0]
-[--scenario FILE.json|.yaml] [--mirror-dir DIR]``
+[--scenario FILE.json|.yaml] [--mirror-dir DIR] [--no-ai-gateway]``
     Create/reuse the CA and server certificate in DIR, listen, write
     ``DIR/double.json`` (``{"url", "ca_file", "pid", ...}``) atomically and
     print the same JSON on one stdout line; run until SIGTERM/SIGINT.
@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--scenario", help="JSON or YAML file with scenario changes")
     serve.add_argument("--mirror-dir", help="also serve this directory read-only under /mirror/")
+    serve.add_argument("--no-ai-gateway", dest="ai_gateway", action="store_false", default=None,
+                       help="a workspace without AI Gateway v2 (/ai-gateway/... and its API answer 404)")
 
     mirror = commands.add_parser("mirror", help="serve a directory read-only over HTTPS")
     mirror.add_argument("--state-dir", required=True, help="directory for certificates and mirror.json")
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         from .server import STATE_FILE, WorkspaceDouble  # pylint: disable=import-outside-toplevel
     if args.command == "serve":
         return _run(WorkspaceDouble(args.state_dir, args.host, args.port, _load_scenario(args.scenario),
-                                    mirror_dir=args.mirror_dir, state_file=STATE_FILE))
+                                    mirror_dir=args.mirror_dir, state_file=STATE_FILE, ai_gateway=args.ai_gateway))
     if args.command == "mirror":
         return _run(WorkspaceDouble(args.state_dir, args.host, args.port, mirror_dir=args.dir,
                                     mirror_only=True, state_file="mirror.json"))

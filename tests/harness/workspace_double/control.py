@@ -15,6 +15,9 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlencode
 
+from .state import expand_reply
+from .tokens import token_fingerprint
+
 
 class ControlError(RuntimeError):
     """The control API answered with an error status."""
@@ -88,6 +91,24 @@ class DoubleClient:
     def reset(self, **scenario) -> dict:
         """Back to the initial scenario; forget tokens, faults and the log."""
         return self.call("POST", "/reset", scenario)
+
+    def set_ai_gateway(self, enabled: bool) -> dict:
+        """Turn the workspace's AI Gateway v2 on or off (scenario ``ai_gateway``; ``reset()`` restores the
+        initial value).  Off: ``GET /api/ai-gateway/v2/endpoints`` and every ``/ai-gateway/...`` route 404."""
+        return self.update_scenario(ai_gateway=bool(enabled))
+
+    def expected_reply(self, api: str, model: str, route: str = "") -> str:
+        """The text a model route answers now: ``api`` is ``anthropic``, ``codex`` or ``gemini``, ``route``
+        the path prefix the agent used (e.g. ``/ai-gateway/codex/v1``), see the scenario's
+        ``reply_text`` / ``agent_reply_text``."""
+        scenario = self.scenario()
+        return expand_reply(scenario["reply_text"] if api == "anthropic" else scenario["agent_reply_text"],
+                            model, api, route)
+
+    @staticmethod
+    def token_fingerprint(token: str) -> str:
+        """What the request log's ``token_fingerprint`` holds for ``token`` (SHA-256, 16 hex digits)."""
+        return token_fingerprint(token)
 
     def set_endpoint_state(self, name: str, ready: str | None = None, config_update: str | None = None) -> dict:
         """Change one endpoint's state (read-modify-write of the scenario)."""

@@ -6,8 +6,9 @@ Use :class:`WorkspaceDouble` to run one in a background thread::
     with WorkspaceDouble(state_dir) as double:
         print(double.url, double.ca_file)
 
-Routes (everything else answers 404 with a Databricks-shaped JSON body and
-is logged):
+Routes (everything else answers 404 with a Databricks-shaped JSON body, or
+the API's own error shape below a model route prefix, and is logged; with the
+scenario's ``ai_gateway`` off every ``/ai-gateway/...`` path answers 404):
 
 =======  ====================================================  ==============
 GET      /.well-known/databricks-config                        host metadata
@@ -19,7 +20,12 @@ POST     /oidc/v1/token                                        code / refresh
 GET      /api/2.0/serving-endpoints[/{name}]                   bearer needed
 GET      /api/2.0/token/list, POST .../token/create|delete     bearer needed
 GET      /api/2.0/preview/scim/v2/Me                           bearer needed
+GET      /api/ai-gateway/v2/endpoints                          bearer; 404 when AI Gateway is off
 POST     /{serving-endpoints,ai-gateway}/anthropic/v1/messages[/count_tokens]
+POST     /{serving-endpoints,ai-gateway}/codex/v1/responses    OpenAI Responses API (SSE)
+GET      /{serving-endpoints,ai-gateway}/codex/v1/models       Codex model list
+POST     /{serving-endpoints,ai-gateway}/gemini/v1beta/models/{model}:streamGenerateContent
+         (also :generateContent, :countTokens)                 Gemini API
 GET      /mirror/{file}                                        with a mirror
 *        /_double/...                                          control API
 =======  ====================================================  ==============
@@ -45,10 +51,10 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import anthropic
-from .state import DoubleState, NotFound, ScenarioError, redact_query
+from . import anthropic, gemini, responses
+from .state import ROUTE_APIS, DoubleState, NotFound, ScenarioError, redact_query
 from .tls import DEFAULT_HOSTS, ensure_certificates
-from .tokens import BEARER_EXPIRED, BEARER_NONE, BEARER_REVOKED, BearerCheck, OAuthError
+from .tokens import BEARER_EXPIRED, BEARER_NONE, BEARER_REVOKED, BearerCheck, OAuthError, token_fingerprint
 
 LOG = logging.getLogger("workspace_double")
 
@@ -56,6 +62,19 @@ STATE_FILE = "double.json"
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode"
 _MAX_BODY = 32 * 1024 * 1024
 _ANTHROPIC_PREFIXES = ("/serving-endpoints/anthropic", "/ai-gateway/anthropic")
+AI_GATEWAY_PREFIX = "/ai-gateway"
+AI_GATEWAY_ENDPOINTS = "/api/ai-gateway/v2/endpoints"
+# Route family -> the path prefixes an agent's base URL may end with (serving-endpoints, AI Gateway).
+MODEL_ROUTES = {
+    "anthropic": _ANTHROPIC_PREFIXES,
+    "codex": ("/serving-endpoints/codex/v1", "/ai-gateway/codex/v1"),
+    "gemini": ("/serving-endpoints/gemini", "/ai-gateway/gemini"),
+}
+_GEMINI_CALL = re.compile(r"/v1beta/models/([^/:]+):(streamGenerateContent|generateContent|countTokens)")
+# Error "type" of the Anthropic and OpenAI bodies by status.
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 503: "api_error"}
+_OPENAI_ERRORS = {400: ("invalid_request_error", None), 401: ("invalid_request_error", "invalid_api_key"),
+                  404: ("invalid_request_error", "model_not_found"), 503: ("server_error", "endpoint_not_ready")}
 _REDACTED_HEADER_WORDS = ("authorization", "api-key", "token", "secret", "cookie", "password")
 _BEARER_MESSAGES = {
     BEARER_NONE: "Credential was not sent or was of an unsupported type for this API.",
@@ -95,6 +114,28 @@ def _rest_error(status: int, code: str, message: str) -> _HttpError:
 
 def _anthropic_error(status: int, error_type: str, message: str) -> _HttpError:
     return _HttpError(status, anthropic.error_body(error_type, message))
+
+
+def route_family(path: str) -> tuple[str | None, str | None]:
+    """``(family, prefix)`` of a model route path (``("codex", "/ai-gateway/codex/v1")``), else ``(None, None)``."""
+    for family, prefixes in MODEL_ROUTES.items():
+        for prefix in prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return family, prefix
+    return None, None
+
+
+def _model_error(family: str | None, status: int, message: str) -> _HttpError:
+    """An error in the shape of the route's API (Databricks REST shape elsewhere)."""
+    if family == "anthropic":
+        return _anthropic_error(status, _ANTHROPIC_TYPES.get(status, "api_error"), message)
+    if family == "codex":
+        error_type, code = _OPENAI_ERRORS.get(status, ("server_error", None))
+        return _HttpError(status, responses.error_body(message, error_type, code))
+    if family == "gemini":
+        return _HttpError(status, gemini.error_body(status, message))
+    code = {401: "UNAUTHENTICATED", 404: "ENDPOINT_NOT_FOUND"}.get(status, "INVALID_PARAMETER_VALUE")
+    return _rest_error(status, code, message)
 
 
 class DoubleRequestHandler(BaseHTTPRequestHandler):
@@ -163,6 +204,7 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             "headers": self._loggable_headers(),
             "bearer_status": BEARER_NONE,
             "token_kind": None,
+            "token_fingerprint": None,
             "detail": {},
         }
         self._status = 0
@@ -255,22 +297,29 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             raise _rest_error(400, "MALFORMED_REQUEST", "Request body must be a JSON object")
         return data
 
-    def _presented_token(self) -> str | None:
+    def _presented_token(self, key_header: str | None = "x-api-key", key_accepted: bool = True) -> str | None:
+        """The token of a model route: ``Authorization: Bearer``, else (when ``key_accepted``)
+        ``key_header``.  ``detail.auth_source`` names the headers that came."""
         auth = self.headers.get("Authorization", "")
-        api_key = self.headers.get("x-api-key", "").strip()
+        api_key = self.headers.get(key_header, "").strip() if key_header else ""
         sources = []
         token = None
         if auth[:7].lower() == "bearer " and auth[7:].strip():
             token = auth[7:].strip()
             sources.append("authorization")
         if api_key:
-            token = token or api_key
-            sources.append("x-api-key")
+            if key_accepted:
+                token = token or api_key
+            sources.append(key_header)
+            if token and token != api_key:
+                self._entry["detail"]["api_key_differs"] = True
         if sources:
             self._entry["detail"]["auth_source"] = "+".join(sources)
         return token
 
     def _check_bearer(self, token: str | None, fault) -> BearerCheck:
+        if token:
+            self._entry["token_fingerprint"] = token_fingerprint(token)
         check = self.state.check_bearer(token)
         self._entry["bearer_status"] = check.status
         self._entry["token_kind"] = check.kind
@@ -318,14 +367,12 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             self._token(body)
         elif path.startswith("/api/"):
             self._rest(method, path, query, body, fault)
-        elif method == "POST" and path.startswith(_ANTHROPIC_PREFIXES):
-            self._anthropic(path, body, fault)
-        elif method in ("GET", "HEAD") and path.startswith(_ANTHROPIC_PREFIXES) and path.endswith("/api/hello"):
-            # Claude Code's connectivity preflight (sent unless non-essential
-            # traffic is disabled); it tolerates a 404, which is what a gateway
-            # without the route answers.
-            self._entry["detail"]["preflight"] = True
-            raise _anthropic_error(404, "not_found_error", f"No route for {method} {path}")
+        elif (path == AI_GATEWAY_PREFIX or path.startswith(AI_GATEWAY_PREFIX + "/")) \
+                and not self.state.ai_gateway_enabled():
+            self._entry["detail"]["ai_gateway"] = "disabled"
+            self._not_found(path)
+        elif route_family(path)[0] is not None:
+            self._model_route(path, query, body, fault)
         elif method in ("GET", "HEAD") and path.startswith("/mirror/") and self.server.mirror_dir:
             self._mirror(path, "/mirror/")
         elif method in ("GET", "HEAD") and path == "/":
@@ -337,17 +384,23 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
     def _not_found(self, path: str) -> None:
         self._entry["detail"]["unknown_route"] = True
         LOG.warning("unknown route %s %s", self.command, path)
-        if path.startswith(_ANTHROPIC_PREFIXES):
-            raise _anthropic_error(404, "not_found_error", f"No route for {self.command} {path}")
+        family = route_family(path)[0]
+        if family is not None:
+            raise _model_error(family, 404, f"No route for {self.command} {path}")
         raise _rest_error(404, "ENDPOINT_NOT_FOUND", f"No API found for '{self.command} {path}'")
 
     def _send_fault(self, path: str, fault) -> None:
+        family = route_family(path)[0]
         if fault.body is not None:
             self._send_json(fault.status, fault.body)
         elif path.startswith("/oidc/"):
             self._send_json(fault.status, {"error": "server_error", "error_description": "Injected fault"})
-        elif path.startswith(_ANTHROPIC_PREFIXES):
+        elif family == "anthropic":
             self._send_json(fault.status, anthropic.error_body("api_error", "Injected fault"))
+        elif family == "codex":
+            self._send_json(fault.status, responses.error_body("Injected fault", "server_error"))
+        elif family == "gemini":
+            self._send_json(fault.status, gemini.error_body(fault.status, "Injected fault"))
         else:
             self._send_json(fault.status, {"error_code": "INTERNAL_ERROR", "message": "Injected fault"})
 
@@ -396,6 +449,9 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- REST
     def _rest(self, method: str, path: str, query: dict, body: bytes, fault) -> None:
         endpoint_match = re.fullmatch(r"/api/2\.0/serving-endpoints/([^/]+)", path)
+        if method == "GET" and path == AI_GATEWAY_ENDPOINTS:
+            self._gateway_endpoints(query, fault)
+            return
         known = (
             (method == "GET" and path in ("/api/2.0/serving-endpoints", "/api/2.0/token/list",
                                           "/api/2.0/preview/scim/v2/Me"))
@@ -432,7 +488,9 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
         else:
             self._scim_me(check)
 
-    def _list_endpoints(self, query: dict) -> None:
+    def _list_endpoints(self, query: dict, lister=None) -> None:
+        """One page of endpoints (``page_size``/``page_token`` from the query) from ``lister``
+        (default: the serving-endpoints list)."""
         page_size = None
         raw_size = query.get("page_size", [""])[0]
         if raw_size:
@@ -443,11 +501,19 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             if page_size < 1:
                 raise _rest_error(400, "INVALID_PARAMETER_VALUE", f"Invalid page_size '{raw_size}'")
         try:
-            body = self.state.list_endpoints(page_size, query.get("page_token", [""])[0] or None)
+            body = (lister or self.state.list_endpoints)(page_size, query.get("page_token", [""])[0] or None)
         except ScenarioError as exc:
             raise _rest_error(400, "INVALID_PARAMETER_VALUE", str(exc)) from exc
         self._entry["detail"]["returned"] = len(body["endpoints"])
         self._send_json(200, body)
+
+    def _gateway_endpoints(self, query: dict, fault) -> None:
+        """``GET /api/ai-gateway/v2/endpoints``: what tools probe to learn whether AI Gateway v2 is on."""
+        if not self.state.ai_gateway_enabled():
+            self._entry["detail"]["ai_gateway"] = "disabled"
+            raise _rest_error(404, "ENDPOINT_NOT_FOUND", f"No API found for 'GET {AI_GATEWAY_ENDPOINTS}'")
+        self._require_rest_auth(fault)
+        self._list_endpoints(query, self.state.list_gateway_endpoints)
 
     def _scim_me(self, check: BearerCheck) -> None:
         user = self.state.setting("user")
@@ -466,20 +532,95 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             "entitlements": [{"value": "workspace-access"}],
         })
 
-    # ----------------------------------------------------------- Anthropic
-    def _anthropic(self, path: str, body: bytes, fault) -> None:
-        prefix = next(p for p in _ANTHROPIC_PREFIXES if path.startswith(p))
+    # ------------------------------------------------------- model routes
+    def _model_route(self, path: str, query: dict, body: bytes, fault) -> None:
+        family, prefix = route_family(path)
         route = path[len(prefix):]
-        if route not in ("/v1/messages", "/v1/messages/count_tokens"):
-            self._not_found(path)
-        detail = self._entry["detail"]
-        check = self._check_bearer(self._presented_token(), fault)
-        if not check.valid:
+        method = self.command
+        self._entry["detail"]["api"] = family
+        if family == "anthropic":
+            if method == "POST" and route in ("/v1/messages", "/v1/messages/count_tokens"):
+                self._anthropic(prefix, route, body, fault)
+                return
+            if method in ("GET", "HEAD") and route.endswith("/api/hello"):
+                # Claude Code's connectivity preflight (sent unless non-essential
+                # traffic is disabled); it tolerates a 404, which is what a gateway
+                # without the route answers.
+                self._entry["detail"]["preflight"] = True
+                raise _anthropic_error(404, "not_found_error", f"No route for {method} {path}")
+        elif family == "codex":
+            if method == "POST" and route == "/responses":
+                self._codex_responses(prefix, body, fault)
+                return
+            if method == "GET" and route == "/models":
+                self._codex_models(query, fault)
+                return
+        elif family == "gemini":
+            call = _GEMINI_CALL.fullmatch(route)
+            if method == "POST" and call is not None:
+                self._gemini(prefix, call.group(1), call.group(2), query, body, fault)
+                return
+        self._not_found(path)
+
+    def _model_auth(self, family: str, fault) -> None:
+        """Check the token of a model route like the Anthropic one always did; 401 in the API's shape.
+
+        Claude: ``Authorization: Bearer`` or ``x-api-key``; Codex: ``Authorization: Bearer``;
+        Gemini: ``Authorization: Bearer`` (``x-goog-api-key`` is recorded, not accepted alone:
+        Gemini CLI sends the bearer only with ``GEMINI_API_KEY_AUTH_MECHANISM=bearer``).
+        """
+        if family == "anthropic":
+            token = self._presented_token("x-api-key")
+        elif family == "gemini":
+            token = self._presented_token("x-goog-api-key", key_accepted=False)
+        else:
+            token = self._presented_token(None)
+        check = self._check_bearer(token, fault)
+        if check.valid:
+            return
+        if check.status == BEARER_NONE:
             message = {
-                BEARER_NONE: "Missing credentials: send an access token as 'Authorization: Bearer' or 'x-api-key'.",
-                BEARER_EXPIRED: "Invalid access token: the token has expired.",
-            }.get(check.status, "Invalid access token.")
-            raise _anthropic_error(401, "authentication_error", message)
+                "anthropic": "Missing credentials: send an access token as 'Authorization: Bearer' or 'x-api-key'.",
+                "gemini": "Missing credentials: send an access token as 'Authorization: Bearer' "
+                          "(Gemini CLI: GEMINI_API_KEY_AUTH_MECHANISM=bearer); x-goog-api-key alone is not accepted.",
+            }.get(family, "Missing credentials: send an access token as 'Authorization: Bearer'.")
+        elif check.status == BEARER_EXPIRED:
+            message = "Invalid access token: the token has expired."
+        else:
+            message = "Invalid access token."
+        raise _model_error(family, 401, message)
+
+    def _model_endpoint(self, family: str, model) -> dict:
+        """The serving endpoint a model request names: it must exist (404), be READY (503), be a chat
+        endpoint (400) and serve the route's API (400, see ``api_types``; ``None`` serves every API)."""
+        api_type, api_name = ROUTE_APIS[family]
+        self._entry["detail"]["model"] = model
+        if not isinstance(model, str) or not model:
+            raise _model_error(family, 400, "model: Field required")
+        try:
+            spec = self.state.endpoint_spec(model)
+        except NotFound as exc:
+            raise _model_error(family, 404, str(exc)) from exc
+        if spec["ready"] != "READY":
+            raise _model_error(family, 503, f"Endpoint '{model}' is not ready (state NOT_READY).")
+        if spec["task"] != "llm/v1/chat":
+            what = "the Messages API" if family == "anthropic" else f"the {api_name}"
+            raise _model_error(family, 400, f"Endpoint '{model}' (task {spec['task']}) does not support {what}.")
+        if spec["api_types"] is not None and api_type not in spec["api_types"]:
+            raise _model_error(family, 400, f"Endpoint '{model}' does not support the {api_name} "
+                                            f"(it serves {', '.join(spec['api_types']) or 'no gateway API'}).")
+        return spec
+
+    def _model_json(self, family: str, body: bytes) -> dict:
+        try:
+            return self._json_body(body)
+        except _HttpError as exc:
+            raise _model_error(family, exc.status, exc.body.get("message", "Invalid request body")) from exc
+
+    # ----------------------------------------------------------- Anthropic
+    def _anthropic(self, prefix: str, route: str, body: bytes, fault) -> None:
+        detail = self._entry["detail"]
+        self._model_auth("anthropic", fault)
         header = self.headers.get(CODING_AGENT_HEADER)
         detail["coding_agent_header"] = header
         if self.state.setting("require_coding_agent_header") and (header or "").strip().lower() != "true":
@@ -490,28 +631,72 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
             )
         data = self._json_body(body, anthropic_errors=True)
         model = data.get("model")
-        detail["model"] = model
         detail["stream"] = bool(data.get("stream"))
-        if not isinstance(model, str) or not model:
-            raise _anthropic_error(400, "invalid_request_error", "model: Field required")
-        try:
-            endpoint = self.state.get_endpoint(model)
-        except NotFound as exc:
-            raise _anthropic_error(404, "not_found_error", str(exc)) from exc
-        if endpoint["state"]["ready"] != "READY":
-            raise _anthropic_error(503, "api_error", f"Endpoint '{model}' is not ready (state NOT_READY).")
-        if endpoint["task"] != "llm/v1/chat":
-            raise _anthropic_error(400, "invalid_request_error",
-                                   f"Endpoint '{model}' (task {endpoint['task']}) does not support the Messages API.")
+        self._model_endpoint("anthropic", model)
         input_tokens = anthropic.estimate_tokens(body.decode("utf-8", "replace"))
         if route.endswith("/count_tokens"):
             self._send_json(200, {"input_tokens": input_tokens})
             return
-        reply = self.state.setting("reply_text")
+        reply = self.state.reply_for("anthropic", model, prefix)
         if not data.get("stream"):
             self._send_json(200, anthropic.message(model, reply, input_tokens))
             return
         self._stream(anthropic.stream_events(model, reply, input_tokens))
+
+    # --------------------------------------------------------------- Codex
+    def _codex_responses(self, prefix: str, body: bytes, fault) -> None:
+        """``POST <prefix>/responses``: the OpenAI Responses API as Codex CLI uses it."""
+        detail = self._entry["detail"]
+        self._model_auth("codex", fault)
+        detail["coding_agent_header"] = self.headers.get(CODING_AGENT_HEADER)
+        data = self._model_json("codex", body)
+        model = data.get("model")
+        detail["stream"] = bool(data.get("stream"))
+        self._model_endpoint("codex", model)
+        input_tokens = anthropic.estimate_tokens(body.decode("utf-8", "replace"))
+        reply = self.state.reply_for("codex", model, prefix)
+        if not data.get("stream"):
+            self._send_json(200, responses.response_object(model, reply, input_tokens))
+            return
+        self._stream(responses.stream_events(model, reply, input_tokens))
+
+    def _codex_models(self, query: dict, fault) -> None:
+        """``GET <prefix>/models?client_version=...``: the READY chat endpoints that speak the Responses API."""
+        self._model_auth("codex", fault)
+        self._entry["detail"]["client_version"] = query.get("client_version", [None])[0]
+        api_type = ROUTE_APIS["codex"][0]
+        listed = [(spec["name"], spec["display_name"]) for spec in self.state.setting("endpoints")
+                  if spec["ready"] == "READY" and spec["task"] == "llm/v1/chat"
+                  and (spec["api_types"] is None or api_type in spec["api_types"])]
+        self._entry["detail"]["returned"] = len(listed)
+        self._send_json(200, responses.models_list(listed))
+
+    # -------------------------------------------------------------- Gemini
+    def _gemini(self, prefix: str, model: str, call: str, query: dict, body: bytes, fault) -> None:
+        """``POST <prefix>/v1beta/models/{model}:{call}`` as Gemini CLI uses it."""
+        detail = self._entry["detail"]
+        detail["call"] = call
+        detail["alt"] = query.get("alt", [None])[0]
+        self._model_auth("gemini", fault)
+        detail["coding_agent_header"] = self.headers.get(CODING_AGENT_HEADER)
+        self._model_json("gemini", body)
+        detail["stream"] = call == "streamGenerateContent"
+        self._model_endpoint("gemini", model)
+        input_tokens = anthropic.estimate_tokens(body.decode("utf-8", "replace"))
+        if call == "countTokens":
+            self._send_json(200, {"totalTokens": input_tokens})
+            return
+        reply = self.state.reply_for("gemini", model, prefix)
+        if call == "generateContent":
+            self._send_json(200, gemini.generate_response(model, reply, input_tokens))
+            return
+        chunks = gemini.stream_chunks(model, reply, input_tokens)
+        if detail["alt"] == "sse":
+            self._stream(chunks)
+            return
+        # Without alt=sse the API streams one JSON array of the same chunks.
+        bodies = [json.loads(chunk.decode("utf-8")[len("data: "):]) for chunk in chunks]
+        self._send_json(200, bodies)
 
     def _stream(self, events: list[bytes]) -> None:
         self._status = 200
@@ -687,15 +872,22 @@ class WorkspaceDouble:
         (or at ``/`` when ``mirror_only``).
     :param state_file: name of the JSON file written into ``state_dir`` once
         listening (``None``: don't write one).
+    :param ai_gateway: whether the workspace has AI Gateway v2 (the scenario's
+        ``ai_gateway``; ``None`` keeps the scenario's value, default on).  Off:
+        ``GET /api/ai-gateway/v2/endpoints`` and every ``/ai-gateway/...`` route answer 404.
+        It survives :meth:`DoubleState.reset` (it is part of the initial scenario).
     """
 
     def __init__(self, state_dir: str, host: str = "127.0.0.1", port: int = 0, scenario: dict | None = None,
-                 mirror_dir: str | None = None, mirror_only: bool = False, state_file: str | None = STATE_FILE):
+                 mirror_dir: str | None = None, mirror_only: bool = False, state_file: str | None = STATE_FILE,
+                 ai_gateway: bool | None = None):
         self.state_dir = os.path.abspath(state_dir)
         self.host = host
         self.port = port
         hosts = tuple(dict.fromkeys((host,) + DEFAULT_HOSTS)) if host not in ("0.0.0.0", "::") else DEFAULT_HOSTS
         self.certs = ensure_certificates(self.state_dir, hosts)
+        if ai_gateway is not None:
+            scenario = dict(scenario or {}, ai_gateway=bool(ai_gateway))
         self.state = DoubleState(scenario=scenario)
         self._mirror_dir = mirror_dir
         self._mirror_only = mirror_only

@@ -29,7 +29,26 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from .tokens import BearerCheck, OAuthError, TokenStore
 
 DEFAULT_REPLY_TEXT = "Hello from the FMAPI workspace double."
+# What the Codex (Responses API) and Gemini routes answer: it names the model and the route, so a
+# test sees which endpoint an agent reached. ``{model}``, ``{api}``, ``{route}`` and ``{style}`` are
+# expanded (see :func:`expand_reply`), in ``reply_text`` too.
+DEFAULT_AGENT_REPLY_TEXT = "Hello from the FMAPI workspace double: {model} answered on {route}."
 DEFAULT_CLIENT_ID = "databricks-cli"
+
+# The model APIs of the gateway routes (the names Databricks lists in a foundation model's
+# ``api_types``), and what each route of the double speaks.
+API_ANTHROPIC_MESSAGES = "anthropic/v1/messages"
+API_OPENAI_RESPONSES = "openai/v1/responses"
+API_GEMINI_GENERATE = "gemini/v1/generateContent"
+API_CHAT_COMPLETIONS = "mlflow/v1/chat/completions"
+API_EMBEDDINGS = "mlflow/v1/embeddings"
+CHAT_API_TYPES = (API_ANTHROPIC_MESSAGES, API_OPENAI_RESPONSES, API_GEMINI_GENERATE, API_CHAT_COMPLETIONS)
+# Route family -> (API type, human name).
+ROUTE_APIS = {
+    "anthropic": (API_ANTHROPIC_MESSAGES, "Anthropic Messages API"),
+    "codex": (API_OPENAI_RESPONSES, "OpenAI Responses API"),
+    "gemini": (API_GEMINI_GENERATE, "Gemini generateContent API"),
+}
 
 READY_STATES = ("READY", "NOT_READY")
 CONFIG_UPDATE_STATES = ("NOT_UPDATING", "IN_PROGRESS", "UPDATE_FAILED", "UPDATE_CANCELED")
@@ -41,8 +60,8 @@ DEFAULT_ENDPOINTS = (
     ("databricks-claude-haiku-4-5", "Claude Haiku 4.5", "llm/v1/chat"),
     ("databricks-claude-sonnet-4-5", "Claude Sonnet 4.5", "llm/v1/chat"),
     ("databricks-claude-opus-4-5", "Claude Opus 4.5", "llm/v1/chat"),
+    ("databricks-gpt-5-5", "GPT-5.5", "llm/v1/chat"),
     ("databricks-gpt-5-2", "GPT-5.2", "llm/v1/chat"),
-    ("databricks-gpt-5-mini", "GPT-5 mini", "llm/v1/chat"),
     ("databricks-gemini-2-5-pro", "Gemini 2.5 Pro", "llm/v1/chat"),
     ("databricks-gemini-2-5-flash", "Gemini 2.5 Flash", "llm/v1/chat"),
     ("databricks-meta-llama-3-3-70b-instruct", "Meta Llama 3.3 70B Instruct", "llm/v1/chat"),
@@ -60,6 +79,8 @@ SCENARIO_KEYS = {
     "endpoints": None,  # filled from DEFAULT_ENDPOINTS
     "page_size": None,
     "reply_text": DEFAULT_REPLY_TEXT,
+    "agent_reply_text": DEFAULT_AGENT_REPLY_TEXT,
+    "ai_gateway": True,
     "require_coding_agent_header": True,
     "access_token_ttl_seconds": 3600,
     "refresh_token_ttl_seconds": None,
@@ -75,8 +96,19 @@ SCENARIO_KEYS = {
 
 _ENDPOINT_KEYS = (
     "name", "ready", "config_update", "task", "endpoint_type", "display_name",
-    "creator", "id", "creation_timestamp", "last_updated_timestamp",
+    "creator", "id", "creation_timestamp", "last_updated_timestamp", "api_types", "external_model",
 )
+# Model family (by endpoint name) -> the APIs its gateway routes speak besides chat completions.
+_FAMILY_APIS = (
+    (("claude",), API_ANTHROPIC_MESSAGES),
+    (("gpt", "codex"), API_OPENAI_RESPONSES),
+    (("gemini",), API_GEMINI_GENERATE),
+)
+_EXTERNAL_PROVIDERS = {
+    "anthropic": API_ANTHROPIC_MESSAGES,
+    "openai": API_OPENAI_RESPONSES,
+    "google-cloud-vertex-ai": API_GEMINI_GENERATE,
+}
 _FIXED_TIMESTAMP_MS = 1735689600000  # 2025-01-01T00:00:00Z: stable default timestamps
 _LOG_LIMIT = 5000
 _SENSITIVE_QUERY_KEYS = frozenset({
@@ -103,23 +135,61 @@ def _endpoint_spec(item, index: int) -> dict:
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"endpoints[{index}].name must be a non-empty string")
+    external = item.get("external_model")
+    if external is not None and not (isinstance(external, dict) and set(external) <= {"provider", "name"}
+                                     and all(isinstance(external.get(k), str) and external.get(k)
+                                             for k in ("provider", "name"))):
+        raise ScenarioError(f"endpoints[{index}].external_model must be an object with string provider and name")
+    task = item.get("task", "llm/v1/chat")
     spec = {
         "name": name,
         "ready": item.get("ready", "READY"),
         "config_update": item.get("config_update", "NOT_UPDATING"),
-        "task": item.get("task", "llm/v1/chat"),
-        "endpoint_type": item.get("endpoint_type", "FOUNDATION_MODEL_API"),
+        "task": task,
+        "endpoint_type": item.get("endpoint_type", "EXTERNAL_MODEL" if external else "FOUNDATION_MODEL_API"),
         "display_name": item.get("display_name", name),
         "creator": item.get("creator", "system"),
         "id": item.get("id", hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]),
         "creation_timestamp": int(item.get("creation_timestamp", _FIXED_TIMESTAMP_MS)),
         "last_updated_timestamp": int(item.get("last_updated_timestamp", _FIXED_TIMESTAMP_MS)),
+        "api_types": item.get("api_types", default_api_types(name, task, external)),
+        "external_model": dict(external) if external else None,
     }
+    api_types = spec["api_types"]
+    if api_types is not None and not (isinstance(api_types, list) and all(isinstance(a, str) and a for a in api_types)):
+        raise ScenarioError(f"endpoints[{index}].api_types must be null or a list of strings such as "
+                            f"{list(CHAT_API_TYPES)}")
     if spec["ready"] not in READY_STATES:
         raise ScenarioError(f"endpoints[{index}].ready must be one of {list(READY_STATES)}")
     if spec["config_update"] not in CONFIG_UPDATE_STATES:
         raise ScenarioError(f"endpoints[{index}].config_update must be one of {list(CONFIG_UPDATE_STATES)}")
     return spec
+
+
+def default_api_types(name: str, task: str = "llm/v1/chat", external_model: dict | None = None) -> list[str] | None:
+    """The gateway APIs an endpoint serves unless its scenario entry lists ``api_types``.
+
+    Embedding endpoints serve embeddings only.  A chat endpoint of a known family serves that
+    family's API (Claude: Anthropic Messages, GPT/Codex: OpenAI Responses, Gemini: Gemini
+    generateContent; an external model: its provider's) plus chat completions; another
+    ``databricks-...`` one (Llama) chat completions only.  Any other chat endpoint (a custom
+    name) gets ``None``: the workspace lists no APIs for it (so the collection must go by its
+    name) and its routes accept every agent, so tests may point any agent at it.
+    """
+    if task == "llm/v1/embeddings":
+        return [API_EMBEDDINGS]
+    if task != "llm/v1/chat":
+        return []
+    if external_model:
+        api = _EXTERNAL_PROVIDERS.get(external_model.get("provider", ""))
+        return [api, API_CHAT_COMPLETIONS] if api else [API_CHAT_COMPLETIONS]
+    lowered = name.lower()
+    for words, api in _FAMILY_APIS:
+        if any(word in lowered for word in words):
+            return [api, API_CHAT_COMPLETIONS]
+    if lowered.startswith("databricks-"):
+        return [API_CHAT_COMPLETIONS]
+    return None
 
 
 def default_endpoints() -> list[dict]:
@@ -172,10 +242,10 @@ def merge_scenario(base: dict, changes: dict) -> dict:
     for key in ("page_size", "refresh_token_ttl_seconds"):
         if key in changes:
             _check_int(changes, key, 1, allow_none=True)
-    for key in ("require_coding_agent_header", "rotate_refresh_tokens", "host_metadata"):
+    for key in ("require_coding_agent_header", "rotate_refresh_tokens", "host_metadata", "ai_gateway"):
         if key in changes and not isinstance(changes[key], bool):
             raise ScenarioError(f"{key} must be true or false")
-    for key in ("reply_text", "workspace_id", "account_id"):
+    for key in ("reply_text", "agent_reply_text", "workspace_id", "account_id"):
         if key in changes and not isinstance(changes[key], str):
             raise ScenarioError(f"{key} must be a string")
     if "user" in changes:
@@ -190,6 +260,23 @@ def merge_scenario(base: dict, changes: dict) -> dict:
     return result
 
 
+def _served_entity(spec: dict) -> dict:
+    if spec["external_model"]:
+        return {
+            "name": spec["name"],
+            "external_model": dict(spec["external_model"], task=spec["task"]),
+        }
+    model = {
+        "name": spec["name"],
+        "display_name": spec["display_name"],
+        "docs": f"https://docs.databricks.com/machine-learning/foundation-models/supported-models.html#{spec['name']}",
+        "description": f"{spec['display_name']} served by the Foundation Model API.",
+    }
+    if spec["api_types"] is not None:
+        model.update(ai_gateway_v2_supported=True, api_types=list(spec["api_types"]))
+    return {"name": spec["name"], "entity_name": spec["name"], "foundation_model": model}
+
+
 def render_endpoint(spec: dict) -> dict:
     """A serving endpoint as ``GET /api/2.0/serving-endpoints`` returns it."""
     return {
@@ -202,15 +289,43 @@ def render_endpoint(spec: dict) -> dict:
         "task": spec["task"],
         "endpoint_type": spec["endpoint_type"],
         "permission_level": "CAN_QUERY",
-        "config": {
-            "served_entities": [{
-                "name": spec["name"],
-                "entity_name": spec["name"],
-                "foundation_model": {"name": spec["name"], "display_name": spec["display_name"]},
-            }],
-        },
+        "config": {"served_entities": [_served_entity(spec)]},
         "tags": [],
     }
+
+
+def render_gateway_endpoint(spec: dict) -> dict:
+    """An endpoint as the AI Gateway v2 list (``GET /api/ai-gateway/v2/endpoints``) shows it."""
+    if spec["external_model"]:
+        destination = {"name": spec["name"], "type": "EXTERNAL_MODEL", "traffic_percentage": 100}
+    else:
+        destination = {"name": "system.ai." + spec["name"].removeprefix("databricks-"),
+                       "type": "PAY_PER_TOKEN_FOUNDATION_MODEL", "traffic_percentage": 100}
+    rendered = {
+        "name": spec["name"],
+        "id": spec["id"],
+        "creator": spec["creator"],
+        "creation_timestamp": spec["creation_timestamp"],
+        "last_updated_timestamp": spec["last_updated_timestamp"],
+        "state": {"ready": spec["ready"]},
+        "task": spec["task"],
+        "config": {"destinations": [destination], "routing_strategy": "REQUEST_BASED_TRAFFIC_SPLIT"},
+    }
+    if spec["api_types"] is not None:
+        rendered["api_types"] = list(spec["api_types"])
+    return rendered
+
+
+def expand_reply(template: str, model: str = "", api: str = "", route: str = "") -> str:
+    """Fill ``{model}``, ``{api}`` (anthropic|codex|gemini), ``{route}`` (the path prefix, e.g.
+    ``/ai-gateway/codex/v1``) and ``{style}`` (serving-endpoints|ai-gateway) into a reply text.
+
+    Plain replacement: any other braces stay as they are.
+    """
+    style = route.strip("/").split("/", 1)[0] if route else ""
+    for name, value in (("model", model), ("api", api), ("route", route), ("style", style)):
+        template = template.replace("{" + name + "}", value)
+    return template
 
 
 def encode_page_token(offset: int) -> str:
@@ -417,6 +532,38 @@ class DoubleState:  # pylint: disable=too-many-public-methods
         if offset + size < len(specs):
             body["next_page_token"] = encode_page_token(offset + size)
         return body
+
+    def list_gateway_endpoints(self, page_size: int | None = None, page_token: str | None = None) -> dict:
+        """``GET /api/ai-gateway/v2/endpoints``: every endpoint, paginated by ``page_size``."""
+        with self._lock:
+            specs = copy.deepcopy(self._scenario["endpoints"])
+        offset = decode_page_token(page_token) if page_token else 0
+        page = specs[offset:offset + page_size] if page_size else specs[offset:]
+        body: dict = {"endpoints": [render_gateway_endpoint(spec) for spec in page]}
+        if page_size and offset + page_size < len(specs):
+            body["next_page_token"] = encode_page_token(offset + page_size)
+        return body
+
+    def ai_gateway_enabled(self) -> bool:
+        """Whether the AI Gateway (v2 API and ``/ai-gateway/...`` routes) is on."""
+        with self._lock:
+            return bool(self._scenario["ai_gateway"])
+
+    def reply_for(self, api: str, model: str, route: str = "") -> str:
+        """The answer text of a model route: ``reply_text`` for the Anthropic route,
+        ``agent_reply_text`` for the Codex and Gemini routes, placeholders expanded."""
+        key = "reply_text" if api == "anthropic" else "agent_reply_text"
+        with self._lock:
+            template = self._scenario[key]
+        return expand_reply(template, model, api, route)
+
+    def endpoint_spec(self, name: str) -> dict:
+        """One endpoint's scenario entry (a copy); raises :class:`NotFound`."""
+        with self._lock:
+            for spec in self._scenario["endpoints"]:
+                if spec["name"] == name:
+                    return copy.deepcopy(spec)
+        raise NotFound(f"Endpoint with name '{name}' does not exist.")
 
     def get_endpoint(self, name: str) -> dict:
         """One endpoint by name; raises :class:`NotFound`."""

@@ -68,6 +68,12 @@ def fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def token_fingerprint(token: str) -> str:
+    """What the request log records of a presented token (``token_fingerprint``): the first 16
+    hex digits of its SHA-256.  Tests compare it with the token they handed out."""
+    return fingerprint(token)[:16]
+
+
 class OAuthError(Exception):
     """An OAuth protocol error, rendered as ``{"error", "error_description"}``."""
 

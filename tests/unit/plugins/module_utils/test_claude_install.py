@@ -390,3 +390,45 @@ def test_the_plugin_of_a_project_install_is_read_from_the_user_settings(laptop, 
 
     assert info["plugin"] == {"source": source, "files_present": False, "registered": False}
     assert "plugin" not in laptop.read(project)[0]
+
+
+def test_the_shared_helper_in_the_data_folder_is_ours_to_run(laptop):
+    shared = laptop.home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
+    shared.parent.mkdir(parents=True)
+    laptop.write_helper(shared)
+    laptop.write_settings(laptop.fmapi_settings(shared))
+
+    info, _reader = laptop.read()
+
+    assert info["helper_path"] == str(shared) and info["helper_is_ours"] is True
+    assert [entry["name"] for entry in info["legacy"]] == []
+
+
+def test_the_helper_an_earlier_version_wrote_in_claude_is_a_leftover_once_the_shared_one_is_used(laptop):
+    laptop.write_helper()  # ~/.claude/fmapi-token-helper, where versions before the agent roles wrote it
+    shared = laptop.home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
+    shared.parent.mkdir(parents=True)
+    laptop.write_helper(shared)
+    laptop.write_settings(laptop.fmapi_settings(shared))
+
+    info, _reader = laptop.read()
+
+    assert [(entry["name"], entry["path"]) for entry in info["legacy"]] == [("earlier_helper", str(laptop.helper))]
+
+
+def test_the_earlier_helper_still_in_use_is_not_a_leftover(laptop):
+    laptop.write_helper()
+    laptop.write_settings(laptop.fmapi_settings())
+
+    info, _reader = laptop.read()
+
+    assert info["helper_is_ours"] is True and info["legacy"] == []
+
+
+def test_a_users_own_script_named_like_the_earlier_helper_is_not_a_leftover(laptop):
+    laptop.helper.write_text("#!/bin/sh\necho my own\n")
+    laptop.write_settings({"theme": "dark"})
+
+    info, _reader = laptop.read()
+
+    assert info["legacy"] == []

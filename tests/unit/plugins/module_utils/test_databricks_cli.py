@@ -617,6 +617,20 @@ def test_a_call_long_after_the_last_one_is_not_a_retry(helper, fake_cli, monkeyp
     assert helper.verified == []
 
 
+def test_a_caller_that_asks_for_verification_gets_a_rejected_token_replaced_on_its_first_call(helper, fake_cli):
+    """The Gemini CLI launcher asks once per session, maybe hours after the last call: no repeat to go by."""
+    fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2, force=[{"stdout": token_json(OTHER_TOKEN, 60)}])
+    helper.verdict = True
+
+    status, stdout, stderr = helper(FMAPI_TOKEN_HELPER_VERIFY="1")
+
+    assert (status, stdout) == (0, OTHER_TOKEN + "\n") and "(HTTP 401)" in stderr
+    assert helper.verified == [(HOST, TOKEN)]
+    helper.verdict = False
+    assert helper(FMAPI_TOKEN_HELPER_VERIFY="1")[:2] == (0, TOKEN + "\n"), "an accepted token is served"
+    assert helper.verified == [(HOST, TOKEN)] * 2 and len(fake_cli.calls("force")) == 1
+
+
 def test_a_rejected_token_whose_refresh_fails_is_not_served_and_the_fix_is_named(helper, fake_cli):
     fake_cli.script(token=[{"stdout": token_json(minutes=50)}] * 2, force=[{"rc": 1, "stderr": REFRESH_INVALID}])
     helper()

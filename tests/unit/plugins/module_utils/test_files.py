@@ -285,3 +285,37 @@ def test_mode_of(tmp_path):
     link = tmp_path / "link"
     link.symlink_to(path)
     assert _files.mode_of(str(link)) == 0o640
+
+
+class BackupModule(FakeModule):
+    """backup_local as AnsibleModule has it: a copy beside the file, or a bare Exception."""
+
+    def __init__(self, fail=False):
+        super().__init__()
+        self.fail = fail
+
+    def backup_local(self, path):
+        if self.fail:
+            raise Exception("Could not make backup of %s to %s.bak: [Errno 28] No space left" % (path, path))  # pylint: disable=broad-exception-raised
+        with open(path, "rb") as source, open(path + ".bak", "wb") as copy:
+            copy.write(source.read())
+        return path + ".bak"
+
+
+def test_private_backup_is_private_and_a_failure_says_nothing_changed(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text("{}")
+    os.chmod(path, 0o644)
+    backup = _files.private_backup(BackupModule(), str(path), 0o600)
+    assert backup == str(path) + ".bak" and mode(backup) == 0o600
+    with pytest.raises(_files.BackupError, match="Cannot back up .*settings.json, so nothing was changed: .*No space"):
+        _files.private_backup(BackupModule(fail=True), str(path), 0o600)
+
+
+def test_replace_or_remove_writes_creating_the_folder_or_deletes(tmp_path):
+    path = tmp_path / "new" / "dir" / "file"
+    _files.replace_or_remove(FakeModule(), str(path), b"data", 0o600, 0o700)
+    assert path.read_bytes() == b"data" and mode(path) == 0o600
+    assert mode(tmp_path / "new") == 0o700 and mode(tmp_path / "new" / "dir") == 0o700
+    _files.replace_or_remove(FakeModule(), str(path), None, 0o600, 0o700)
+    assert not path.exists()

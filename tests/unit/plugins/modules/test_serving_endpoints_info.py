@@ -22,8 +22,12 @@ TOKEN = "dapi0123456789abcdef0123456789abcdef"
 
 
 def raw_endpoint(name, ready="READY", config_update="NOT_UPDATING", task="llm/v1/chat",
-                 endpoint_type="FOUNDATION_MODEL_API"):
-    """An endpoint object as GET /api/2.0/serving-endpoints returns it."""
+                 endpoint_type="FOUNDATION_MODEL_API", api_types=None):
+    """An endpoint object as GET /api/2.0/serving-endpoints returns it (``api_types``: what the workspace lists
+    for its foundation model, absent by default)."""
+    model = {"name": name, "display_name": name.upper()}
+    if api_types is not None:
+        model.update(ai_gateway_v2_supported=True, api_types=list(api_types))
     return {
         "name": name,
         "id": "id-" + name,
@@ -31,8 +35,7 @@ def raw_endpoint(name, ready="READY", config_update="NOT_UPDATING", task="llm/v1
         "state": {"ready": ready, "config_update": config_update},
         "task": task,
         "endpoint_type": endpoint_type,
-        "config": {"served_entities": [{"name": name, "entity_name": name,
-                                        "foundation_model": {"name": name, "display_name": name.upper()}}]},
+        "config": {"served_entities": [{"name": name, "entity_name": name, "foundation_model": model}]},
         "tags": [],
     }
 
@@ -82,7 +85,10 @@ def compact_all(raws):
 
 # ----------------------------------------------------------------------------- shape
 def test_compact_endpoint_shape():
-    assert module.compact_endpoint(raw_endpoint("databricks-claude-sonnet-4-6")) == {
+    raw = raw_endpoint("databricks-claude-sonnet-4-6",
+                       api_types=["anthropic/v1/messages", "mlflow/v1/chat/completions"])
+
+    assert module.compact_endpoint(raw) == {
         "name": "databricks-claude-sonnet-4-6",
         "ready": "READY",
         "config_update": "NOT_UPDATING",
@@ -92,7 +98,25 @@ def test_compact_endpoint_shape():
         "served_entities": ["databricks-claude-sonnet-4-6"],
         "foundation_models": ["databricks-claude-sonnet-4-6"],
         "creator": "system",
+        "agent": "claude_code",
+        "agents": ["claude_code"],
+        "agent_source": "api_types",
+        "api_types": ["anthropic/v1/messages", "mlflow/v1/chat/completions"],
     }
+
+
+@pytest.mark.parametrize("raw, agent, source", [
+    (raw_endpoint("databricks-gpt-5-2"), "codex", "foundation_model"),
+    (raw_endpoint("team-model", api_types=["gemini/v1/generateContent"]), "gemini", "api_types"),
+    (raw_endpoint("databricks-gte-large-en", task="llm/v1/embeddings"), None, "task"),
+    ({"name": "team-proxy", "task": "llm/v1/chat", "config": {"served_entities": [
+        {"name": "e", "external_model": {"provider": "openai", "name": "house"}}]}}, "codex", "provider"),
+])
+def test_compact_endpoint_says_which_agent_it_is_for(raw, agent, source):
+    compact = module.compact_endpoint(raw)
+
+    assert (compact["agent"], compact["agent_source"]) == (agent, source)
+    assert compact["agents"] == ([agent] if agent else [])
 
 
 def test_compact_endpoint_raw_is_opt_in():
@@ -110,7 +134,8 @@ def test_compact_endpoint_tolerates_sparse_and_legacy_objects():
         {"name": "ext-entity", "external_model": {"name": "gpt-4o", "provider": "openai"}}, "not-an-object"]}})
 
     assert sparse == {"name": "custom", "ready": None, "config_update": None, "state": "UNKNOWN", "task": None,
-                      "endpoint_type": None, "served_entities": [], "foundation_models": [], "creator": None}
+                      "endpoint_type": None, "served_entities": [], "foundation_models": [], "creator": None,
+                      "agent": None, "agents": [], "agent_source": None, "api_types": []}
     assert (legacy["served_entities"], legacy["state"]) == (["old-1"], "NOT_READY")
     assert (external["served_entities"], external["foundation_models"]) == (["ext-entity"], [])
 
@@ -340,6 +365,133 @@ def test_bad_validate_values_are_found():
     assert module.bad_validate_entries({"a": "x", "b": None, "c": 3, "d": ["x"]}) == ["c", "d"]
 
 
+# ----------------------------------------------------------------------------- validation per agent
+MESSAGES, RESPONSES, GENERATE = "anthropic/v1/messages", "openai/v1/responses", "gemini/v1/generateContent"
+CHAT_COMPLETIONS = "mlflow/v1/chat/completions"
+
+
+@pytest.fixture(name="three_agents")
+def three_agents_fixture():
+    """A workspace with Claude, GPT and Gemini endpoints, whose APIs the workspace lists."""
+    return compact_all([
+        raw_endpoint("databricks-claude-opus-4-6", api_types=[MESSAGES, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-claude-sonnet-4-6", api_types=[MESSAGES, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-gpt-5-5", api_types=[RESPONSES, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-gpt-5-2", api_types=[RESPONSES, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-gpt-5-1", ready="NOT_READY", api_types=[RESPONSES, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-gemini-2-5-pro", api_types=[GENERATE, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-gemini-3-pro", api_types=[GENERATE, RESPONSES, CHAT_COMPLETIONS]),
+        raw_endpoint("databricks-meta-llama-3-3-70b-instruct", api_types=[CHAT_COMPLETIONS]),
+        raw_endpoint("team-proxy"),
+        raw_endpoint("databricks-gte-large-en", task="llm/v1/embeddings", api_types=["mlflow/v1/embeddings"]),
+    ])
+
+
+def by_role_of(validation):
+    return {entry["role"]: entry for entry in validation}
+
+
+def test_each_agents_model_passes_when_it_serves_that_agents_api(three_agents):
+    validation = module.validate_models({"model": "databricks-claude-opus-4-6", "codex_model": "databricks-gpt-5-5",
+                                         "gemini_model": "databricks-gemini-2-5-pro"}, three_agents, HOST)
+
+    assert [(entry["role"], entry["status"], entry["agent"], entry["endpoint_agent"]) for entry in validation] == [
+        ("model", "PASS", "claude_code", "claude_code"), ("codex_model", "PASS", "codex", "codex"),
+        ("gemini_model", "PASS", "gemini", "gemini")]
+
+
+def test_a_gemini_endpoint_as_codex_model_fails_and_names_the_gpt_endpoints(three_agents):
+    entry = module.validate_models({"codex_model": "databricks-gemini-2-5-pro"}, three_agents, HOST)[0]
+
+    assert entry["status"] == "FAIL"
+    assert (entry["agent"], entry["endpoint_agent"]) == ("codex", "gemini")
+    assert entry["message"] == (
+        "Endpoint 'databricks-gemini-2-5-pro' serves Gemini CLI (a Gemini model, the workspace lists its APIs: "
+        "gemini/v1/generateContent, mlflow/v1/chat/completions), not Codex CLI: codex_model needs a GPT model "
+        "(OpenAI Responses API).")
+    # Only ready GPT endpoints: not the NOT_READY one, no Claude or Gemini one.
+    assert sorted(entry["hint"][len("Pick one of: "):].rstrip(".").split(", ")) == [
+        "databricks-gpt-5-2", "databricks-gpt-5-5"]
+
+
+@pytest.mark.parametrize("role, name, agent", [
+    ("model", "databricks-gpt-5-5", "codex"),
+    ("opus", "databricks-gemini-2-5-pro", "gemini"),
+    ("gemini_model", "databricks-claude-sonnet-4-6", "claude_code"),
+])
+def test_another_agents_endpoint_fails_for_every_setting(three_agents, role, name, agent):
+    entry = module.validate_models({role: name}, three_agents, HOST)[0]
+
+    assert (entry["status"], entry["endpoint_agent"]) == ("FAIL", agent)
+    assert "serves %s" % {"codex": "Codex CLI", "gemini": "Gemini CLI", "claude_code": "Claude Code"}[agent] \
+        in entry["message"]
+
+
+def test_a_model_that_serves_no_agents_api_fails(three_agents):
+    entry = module.validate_models({"model": "databricks-meta-llama-3-3-70b-instruct"}, three_agents, HOST)[0]
+
+    assert entry["status"] == "FAIL" and entry["endpoint_agent"] is None
+    assert "serves none of the coding agents' APIs (the workspace lists its APIs: mlflow/v1/chat/completions)" \
+        in entry["message"]
+    assert "model needs a Claude model (Anthropic Messages API)" in entry["message"]
+    assert set(entry["hint"][len("Pick one of: "):].rstrip(".").split(", ")) == {
+        "databricks-claude-opus-4-6", "databricks-claude-sonnet-4-6"}
+
+
+def test_another_familys_model_that_also_lists_the_agents_api_only_warns(three_agents):
+    entry = module.validate_models({"codex_model": "databricks-gemini-3-pro"}, three_agents, HOST)[0]
+
+    assert (entry["status"], entry["endpoint_agent"]) == ("WARN", "gemini")
+    assert "lists the OpenAI Responses API for it too, so Codex CLI may work with it" in entry["message"]
+    assert "databricks-gpt-5-5" in entry["hint"]
+
+
+def test_what_nothing_is_known_about_or_is_no_chat_model_is_judged_as_before(three_agents):
+    validation = by_role_of(module.validate_models(
+        {"model": "team-proxy", "codex_model": "databricks-gte-large-en"}, three_agents, HOST))
+
+    assert validation["model"]["status"] == "PASS" and validation["model"]["endpoint_agent"] is None
+    assert validation["codex_model"]["status"] == "WARN"
+    assert "not a chat model" in validation["codex_model"]["message"]
+
+
+def test_the_agent_check_comes_before_readiness(three_agents):
+    entry = module.validate_models({"gemini_model": "databricks-gpt-5-1"}, three_agents, HOST)[0]
+
+    assert entry["status"] == "FAIL" and "not Gemini CLI" in entry["message"]
+
+
+def test_a_missing_model_is_matched_within_its_agent(three_agents):
+    codex = module.validate_models({"codex_model": "databricks-gpt-5-6"}, three_agents, HOST)[0]
+    gemini = module.validate_models({"gemini_model": "databricks-gemini-2-5-pr"}, three_agents, HOST)[0]
+
+    assert codex["status"] == "FAIL" and codex["hint"].startswith("Did you mean 'databricks-gpt-5-5'? Pick one of: ")
+    assert "claude" not in codex["hint"] and "gemini" not in codex["hint"]
+    assert gemini["hint"].startswith("Did you mean 'databricks-gemini-2-5-pro'?")
+    assert "gpt" not in gemini["hint"]
+
+
+def test_without_a_ready_endpoint_for_the_agent_the_hint_says_so():
+    workspace = compact_all([raw_endpoint("databricks-claude-opus-4-6", api_types=[MESSAGES])])
+
+    entry = module.validate_models({"codex_model": "databricks-gpt-5-5"}, workspace, HOST)[0]
+
+    assert entry["hint"] == ("Configure an endpoint that exists. This workspace has no ready chat endpoint for "
+                             "Codex CLI (a GPT model) to use instead: ask a workspace admin to enable the Foundation "
+                             "Model APIs or to create a serving endpoint.")
+
+
+def test_role_agents_names_the_agent_of_other_keys_or_turns_the_check_off(three_agents):
+    validation = by_role_of(module.validate_models(
+        {"fallback": "databricks-claude-opus-4-6", "codex_model": "databricks-gemini-2-5-pro",
+         "other": "databricks-gpt-5-5"},
+        three_agents, HOST, role_agents={"fallback": "codex", "codex_model": ""}))
+
+    assert (validation["fallback"]["status"], validation["fallback"]["agent"]) == ("FAIL", "codex")
+    assert (validation["codex_model"]["status"], validation["codex_model"]["agent"]) == ("PASS", None)
+    assert (validation["other"]["status"], validation["other"]["agent"]) == ("PASS", None)
+
+
 # ----------------------------------------------------------------------------- module entry
 @pytest.fixture(name="fake_workspace")
 def fake_workspace_fixture(monkeypatch):
@@ -478,6 +630,40 @@ def test_main_returns_a_connectivity_check_and_one_models_check_per_setting(fake
     assert rows["opus"]["fix"].endswith("\n" + SWITCH % "opus")
     assert "not ready" in rows["haiku"]["value"] and rows["haiku"]["fix"].endswith("\n" + SWITCH % "haiku")
     assert TOKEN not in json.dumps(result)
+
+
+def test_main_fails_a_codex_model_that_is_a_gemini_endpoint_with_the_fix(fake_workspace, capsys):
+    fake_workspace.endpoints.append(raw_endpoint("databricks-gemini-2-5-pro", api_types=[GENERATE]))
+    result = run({"host": HOST, "token": TOKEN, "validate": {
+        "model": "databricks-claude-sonnet-4-6", "codex_model": "databricks-gemini-2-5-pro"}}, capsys)
+
+    rows = by_label(result["checks"])
+    assert (rows["model"]["status"], rows["codex_model"]["status"]) == ("PASS", "FAIL")
+    assert "serves Gemini CLI" in rows["codex_model"]["value"]
+    assert rows["codex_model"]["fix"] == "Pick one of: databricks-gpt-5-2.\n" + SWITCH % "codex_model"
+    assert result["validation_failed"] is True
+    gemini = next(e for e in result["endpoints"] if e["name"] == "databricks-gemini-2-5-pro")
+    assert (gemini["agent"], gemini["agent_source"], gemini["api_types"]) == ("gemini", "api_types", [GENERATE])
+
+    failed = run({"host": HOST, "token": TOKEN, "fail_on_invalid": True,
+                  "validate": {"codex_model": "databricks-gemini-2-5-pro"}}, capsys)
+    assert failed["failed"] is True
+    assert failed["msg"].startswith("1 configured model(s) cannot be used. codex_model: Endpoint "
+                                    "'databricks-gemini-2-5-pro' serves Gemini CLI")
+
+
+def test_main_takes_role_agents_and_refuses_unknown_agents(fake_workspace, capsys):
+    checked = run({"host": HOST, "token": TOKEN, "validate": {"reviewer": "databricks-claude-opus-4-6"},
+                   "role_agents": {"reviewer": "gemini"}}, capsys)
+    asked = len(fake_workspace.calls)
+    refused = run({"host": HOST, "token": TOKEN, "validate": {"reviewer": "databricks-claude-opus-4-6"},
+                   "role_agents": {"reviewer": "cursor", "writer": "codex", "off": ""}}, capsys)
+
+    assert checked["validation"][0]["status"] == "FAIL" and checked["validation"][0]["agent"] == "gemini"
+    assert refused["failed"] is True
+    assert refused["msg"] == ("role_agents must map each role to one of claude_code, codex, gemini (or an empty value: "
+                              "not checked for an agent); fix: reviewer")
+    assert len(fake_workspace.calls) == asked  # the refusal asked nothing
 
 
 def test_main_without_validate_has_only_the_connectivity_check(fake_workspace, capsys):  # pylint: disable=unused-argument

@@ -1,0 +1,133 @@
+"""All three agents from one run: the real setup playbook with agents=claude_code,codex,gemini on this
+machine in a throwaway HOME, against the workspace double, then the real Codex CLI and Gemini CLI
+answering through it with a token it issued, a re-run that changes nothing, and an uninstall that
+gives the user's own Codex config back byte for byte.
+
+The laptop already has Codex CLI and Gemini CLI (the real binaries of tests/bin/bootstrap, on PATH),
+as many laptops do: the roles use them and install nothing from the npm registry.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+from operations_support import Laptop
+from workspace_double import WorkspaceDouble
+
+AGENTS = "agents=claude_code,codex,gemini"
+# A developer's own Codex config: a comment, a model of their own, another provider.
+USERS_CODEX_CONFIG = ('# my codex config\nmodel = "o3"  # mine\napproval_policy = "on-request"\n\n'
+                      '[model_providers.mine]\nname = "Mine"\nbase_url = "https://example.com/v1"\n'
+                      'wire_api = "responses"\n')
+USERS_GEMINI_SETTINGS = '{\n    "ui": {\n        "theme": "GitHub"\n    }\n}\n'
+
+
+@pytest.fixture(name="double", scope="module")
+def double_fixture(tmp_path_factory):
+    mirror = os.environ.get("FMAPI_MIRROR_DIR")
+    if not mirror or not os.path.isdir(mirror):
+        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
+    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture(name="laptop", scope="module")
+def laptop_fixture(double, tmp_path_factory):
+    work = tmp_path_factory.mktemp("agents")
+    home = str(work / "home" / "developer")
+    tools = str(work / "tools")
+    os.makedirs(tools)
+    for name, variable in (("codex", "FMAPI_CODEX"), ("gemini", "FMAPI_GEMINI")):
+        if not os.environ.get(variable):
+            pytest.fail("%s is not set: source ~/.cache/fmapi-coding-agents/env.sh" % variable, pytrace=False)
+        os.symlink(os.environ[variable], os.path.join(tools, name))
+    path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
+    laptop = Laptop(home, double, str(work), extra_env={"PATH": path, "TMPDIR": str(work)})
+    for relative, content in ((".codex/config.toml", USERS_CODEX_CONFIG), (".gemini/settings.json", USERS_GEMINI_SETTINGS)):
+        os.makedirs(os.path.dirname(os.path.join(home, relative)), exist_ok=True)
+        with open(os.path.join(home, relative), "w", encoding="utf-8") as handle:
+            handle.write(content)
+    run = laptop.setup(AGENTS)
+    assert run.returncode == 0, "the setup failed"
+    laptop.first_run = run
+    return laptop
+
+
+def read(laptop, relative):
+    path = os.path.join(laptop.home, relative)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def agent(laptop, *command, **env):
+    return subprocess.run(list(command), cwd=laptop.home, env=dict(laptop.env(browser=False), **env),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240, check=False)
+
+
+def issued_and_used(double, route):
+    """The tokens the double saw on ``route`` that it accepted."""
+    return [entry for entry in double.control.requests() if entry["path"].startswith(route)
+            and entry["status"] == 200]
+
+
+def test_the_report_names_every_agent(laptop):
+    output = laptop.first_run.output
+    assert "Agents                 claude_code, codex, gemini (serving-endpoints routes)" in output
+    for label in ("Codex model            databricks-gpt-5-5", "Gemini model           databricks-gemini-2-5-pro"):
+        assert label in output
+
+
+def test_codex_answers_through_the_workspace(laptop, double):
+    double.control.clear_requests()
+    completed = agent(laptop, "codex", "exec", "--skip-git-repo-check", "say hi",
+                      CODEX_CA_CERTIFICATE=laptop.trust_file)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "databricks-gpt-5-5 answered on /serving-endpoints/codex/v1" in completed.stdout
+    assert issued_and_used(double, "/serving-endpoints/codex/v1/responses")
+
+
+def test_gemini_answers_through_the_launcher_even_with_a_projects_env_file(laptop, double):
+    # A project's .env that would point Gemini CLI elsewhere: the launcher's exports win.
+    project = os.path.join(laptop.home, "project")
+    os.makedirs(project, exist_ok=True)
+    with open(os.path.join(project, ".env"), "w", encoding="utf-8") as handle:
+        handle.write("GEMINI_API_KEY=junk\nGOOGLE_GEMINI_BASE_URL=https://example.invalid\n")
+    double.control.clear_requests()
+    completed = subprocess.run(["gemini", "-p", "say hi"], cwd=project,
+                               env=dict(laptop.env(browser=False, cwd=project), GEMINI_CLI_TRUST_WORKSPACE="true"),
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "databricks-gemini-2-5-pro answered on /serving-endpoints/gemini" in completed.stdout
+    assert issued_and_used(double, "/serving-endpoints/gemini/v1beta/models/databricks-gemini-2-5-pro")
+
+
+def test_the_rerun_changes_nothing(laptop):
+    again = laptop.setup(AGENTS)
+    assert again.returncode == 0
+    assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\b", again.output), again.output[-3000:]
+
+
+def test_the_users_own_codex_values_are_kept_beside_ours(laptop):
+    config = read(laptop, ".codex/config.toml")
+    assert config.startswith("# my codex config\n")
+    assert '[model_providers.mine]\nname = "Mine"' in config and 'approval_policy = "on-request"' in config
+    assert 'model_provider = "databricks"' in config and 'model = "databricks-gpt-5-5"' in config
+
+
+def test_uninstall_gives_the_users_files_back(laptop):
+    removed = laptop.play("uninstall", "confirm=yes")
+    assert removed.returncode == 0
+    assert read(laptop, ".codex/config.toml") == USERS_CODEX_CONFIG
+    assert read(laptop, ".gemini/settings.json") == USERS_GEMINI_SETTINGS
+    assert read(laptop, ".local/bin/gemini") is None
+    assert read(laptop, ".local/share/fmapi-coding-agents/fmapi-token-helper") is None
+    again = laptop.play("uninstall", "confirm=yes")
+    assert again.returncode == 0
