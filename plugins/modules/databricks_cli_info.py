@@ -194,11 +194,11 @@ class Checks:
     def databricks_sdk(self) -> None:
         sdk = self.sdk
         if sdk["ok"]:
-            self.add(ck.DEPENDENCIES, ck.PASS, "databricks-sdk", "%s, jmespath %s (%s)"
-                     % (sdk["databricks_sdk"], sdk["jmespath"], sdk["python"]))
+            self.add(ck.DEPENDENCIES, ck.PASS, "databricks-sdk", "%s, jmespath %s, tomlkit %s (%s)"
+                     % (sdk["databricks_sdk"], sdk["jmespath"], sdk["tomlkit"], sdk["python"]))
             return
-        found = sdk["error"] or "databricks-sdk %s, jmespath %s in %s" % (
-            sdk["databricks_sdk"] or "missing", sdk["jmespath"] or "missing", sdk["python"])
+        found = sdk["error"] or "databricks-sdk %s, jmespath %s, tomlkit %s in %s" % (
+            sdk["databricks_sdk"] or "missing", sdk["jmespath"] or "missing", sdk["tomlkit"] or "missing", sdk["python"])
         self.add(ck.DEPENDENCIES, ck.WARN, "databricks-sdk", "%s; needed: %s" % (found, ", ".join(sdk["requirements"])),
                  "%s  (installs them in its own venv); the connectivity and model checks need them"
                  % ck.SETUP_COMMAND)

@@ -122,6 +122,102 @@ def test_the_users_own_codex_values_are_kept_beside_ours(laptop):
     assert 'model_provider = "databricks"' in config and 'model = "databricks-gpt-5-5"' in config
 
 
+def test_status_shows_every_agent(laptop):
+    run = laptop.play("status")
+    assert run.returncode == 0
+    assert run.row("Codex CLI", "Model").value == "databricks-gpt-5-5"
+    assert run.row("Gemini CLI", "Model").value == "databricks-gemini-2-5-pro"
+    assert run.row("Claude Code", "Model").value == "databricks-claude-opus-4-6"
+    assert run.row("Dependencies", "Codex CLI").status == "PASS"
+    for label in ("Codex config", "Gemini launcher", "Gemini settings"):
+        assert run.row("Configuration", label).status == "PASS"
+
+
+def test_doctor_passes_every_agent_on_a_healthy_laptop(laptop):
+    run = laptop.play("doctor")
+    assert run.returncode == 0, "\n".join(str(row) for row in run.rows() if row.status == "FAIL")
+    labels = {row.label for row in run.rows()}
+    assert {"Codex CLI", "Codex provider", "Gemini CLI", "Gemini launcher", "apiKeyHelper"} <= labels, labels
+    models = {row.label: row.status for row in run.rows() if row.section == "Models"}
+    assert models.get("codex_model") == "PASS" and models.get("gemini_model") == "PASS", models
+    assert "FAIL" not in run.statuses()
+
+
+def test_doctor_fails_a_codex_model_that_serves_another_agent(laptop):
+    path = os.path.join(laptop.home, ".codex", "config.toml")
+    original = read(laptop, ".codex/config.toml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(original.replace('model = "databricks-gpt-5-5"', 'model = "databricks-gemini-2-5-pro"'))
+    try:
+        run = laptop.play("doctor")
+    finally:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(original)
+    assert run.returncode != 0
+    row = run.row("Models", "codex_model")
+    assert row.status == "FAIL" and "databricks-gemini-2-5-pro" in row.value
+    assert any("codex_model" in hint for hint in row.hints), row.hints
+
+
+def test_doctor_fails_a_codex_config_that_codex_cannot_load(laptop):
+    path = os.path.join(laptop.home, ".codex", "config.toml")
+    original = read(laptop, ".codex/config.toml")
+    # What an older setup might leave in our provider table: Codex refuses env_key beside auth.
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(original.replace('wire_api = "responses"\n\n[model_providers.databricks.auth]',
+                                      'wire_api = "responses"\nenv_key = "DATABRICKS_TOKEN"\n\n'
+                                      '[model_providers.databricks.auth]'))
+    try:
+        run = laptop.play("doctor")
+    finally:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(original)
+    assert run.returncode != 0
+    failed = [row for row in run.rows() if row.status == "FAIL"]
+    assert failed and all(row.label.startswith("Codex") for row in failed), failed
+    assert any("env_key" in row.value + " ".join(row.hints) for row in failed), failed
+
+
+def test_doctor_fails_when_the_real_gemini_is_gone(laptop):
+    real = os.path.abspath(os.path.join(laptop.home, "..", "..", "tools", "gemini"))
+    target = os.readlink(real)
+    os.remove(real)
+    try:
+        run = laptop.play("doctor")
+    finally:
+        os.symlink(target, real)
+    assert run.returncode != 0
+    failed = [row for row in run.rows() if row.status == "FAIL"]
+    assert failed and all(row.label.startswith("Gemini") for row in failed), failed
+    assert all(row.hints for row in failed), failed
+
+
+def test_list_models_groups_the_endpoints_by_agent(laptop):
+    run = laptop.play("list_models")
+    assert run.returncode == 0
+    for heading in ("Claude Code", "Codex CLI", "Gemini CLI"):
+        assert re.search(r"^\s*-+ %s -+" % heading, run.output, re.M), run.output[-3000:]
+
+
+def test_codex_still_answers_after_the_access_token_expired(laptop, double):
+    # Codex reuses the token it got until the workspace answers 401, then runs the helper again.
+    double.control.expire_access_tokens()
+    double.control.clear_requests()
+    completed = agent(laptop, "codex", "exec", "--skip-git-repo-check", "say hi",
+                      CODEX_CA_CERTIFICATE=laptop.trust_file)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "databricks-gpt-5-5 answered" in completed.stdout
+
+
+def test_gemini_still_answers_on_a_fresh_launch_after_the_access_token_expired(laptop, double):
+    double.control.expire_access_tokens()
+    double.control.clear_requests()
+    completed = agent(laptop, "gemini", "-p", "say hi", GEMINI_CLI_TRUST_WORKSPACE="true")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "databricks-gemini-2-5-pro answered" in completed.stdout
+    assert [entry["status"] for entry in double.control.requests("/serving-endpoints/gemini")] == [200]
+
+
 def test_uninstall_gives_the_users_files_back(laptop):
     removed = laptop.play("uninstall", "confirm=yes")
     assert removed.returncode == 0

@@ -102,8 +102,8 @@ def test_status_shows_the_setup_and_an_active_session(healthy_laptop):
     session = run.row("Auth", "OAuth session")
     assert session.status == "PASS"
     assert "access token valid until" in session.value
-    assert run.row("Setup", "Settings").value == healthy_laptop.settings_path
-    assert run.row("Setup", "Token helper").value == healthy_laptop.helper_path
+    assert run.row("Claude Code", "Settings").value == healthy_laptop.settings_path
+    assert run.row("Claude Code", "Token helper").value == healthy_laptop.helper_path
     assert run.row("Configuration", "apiKeyHelper").status == "PASS"
     assert run.row("Configuration", "Plugin").status == "PASS"
     assert run.row("Profile", "Profile").status == "PASS"
@@ -129,15 +129,16 @@ def test_status_reads_the_project_settings_of_the_directory_it_runs_in(healthy_l
 
     assert run.returncode == 0
     assert any(line.split() == ["Sonnet", "databricks-claude-sonnet-4-5"] for line in run.report_lines())
-    assert run.row("Setup", "Settings").value == str(project / ".claude" / "settings.json")
+    assert run.row("Claude Code", "Settings").value == str(project / ".claude" / "settings.json")
 
 
 def test_status_without_a_setup_says_how_to_set_up_and_exits_0(bare_laptop):
     run = bare_laptop.play("status")
 
     assert run.returncode == 0
-    assert ("No FMAPI configuration found in %s; run: ansible-playbook fmapi.coding_agents.setup -e host="
-            % bare_laptop.settings_path) in report_text(run)
+    text = report_text(run)
+    assert "No FMAPI configuration found (Claude Code: %s, Codex CLI: " % bare_laptop.settings_path in text
+    assert "run: ansible-playbook fmapi.coding_agents.setup -e host=" in text
 
 
 # -------------------------------------------------------------------------------------- doctor
@@ -288,7 +289,7 @@ def test_playbooks_that_need_a_setup_say_so_on_a_bare_laptop(bare_laptop, playbo
     run = bare_laptop.play(playbook)
 
     assert run.returncode != 0
-    assert "No FMAPI configuration found in %s" % bare_laptop.settings_path in run.output
+    assert "No FMAPI configuration found (Claude Code: %s," % bare_laptop.settings_path in run.output
     assert "ansible-playbook fmapi.coding_agents.setup -e host=https://<your-workspace>" in run.output
 
 

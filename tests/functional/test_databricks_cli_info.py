@@ -157,7 +157,7 @@ def test_the_python_for_the_workspace_modules_is_checked(laptop, args, tmp_path)
     assert ready["sdk"]["ok"] is True and ready["sdk"]["databricks_sdk"] and ready["sdk"]["jmespath"]
     assert check_row(ready, "databricks-sdk")["status"] == "PASS"
     assert lacking["sdk"]["ok"] is False and lacking["sdk"]["databricks_sdk"] is None
-    assert lacking["sdk"]["requirements"] == ["databricks-sdk>=0.40.0", "jmespath>=1.0.0"]
+    assert lacking["sdk"]["requirements"] == ["databricks-sdk>=0.40.0", "jmespath>=1.0.0", "tomlkit>=0.11.0"]
     sdk = check_row(lacking, "databricks-sdk")
     assert sdk["status"] == "WARN" and "databricks-sdk>=0.40.0" in sdk["value"]
 

@@ -14,7 +14,7 @@ import pytest
 from functional_support import cli_login, desktop_env
 
 PROFILE = "fmapi-claudecode-profile"
-TITLE = "Claude Code x Databricks FMAPI"
+TITLE = "Coding agents x Databricks FMAPI"
 MESSAGES, RESPONSES, GENERATE = "anthropic/v1/messages", "openai/v1/responses", "gemini/v1/generateContent"
 CHAT_COMPLETIONS = "mlflow/v1/chat/completions"
 # Set through the double's control API: its default endpoints are not these tests' to rely on.
@@ -115,7 +115,7 @@ def test_list_models_shows_claude_codes_group_by_default(set_up_laptop):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     rows = table(run)
     assert {group for group, *_ in rows} == {"Claude Code"}
-    assert [(name, marked, cells[-1]) for _group, marked, name, cells in rows] == [
+    assert [(name, marked, cells[-1]) for group, marked, name, cells in rows if group] == [
         ("databricks-claude-haiku-4-5", True, "haiku"), ("databricks-claude-opus-4-6", True, "model, opus"),
         ("databricks-claude-sonnet-4-6", True, "sonnet")]
     assert "3 Claude endpoints of 8; -e all_models=true lists every endpoint." in report(run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import tomllib
 import urllib.error
 import urllib.request
 
@@ -13,8 +14,18 @@ from workspace_double.control import DoubleClient
 
 USER = "developer"
 HOME = "/home/developer"
+# The laptop's trust store, which has the workspace's CA (prepare.yml).
+TRUST = "/etc/ssl/certs/ca-certificates.crt"
 ENV = (f"HOME={HOME} PATH={HOME}/.local/bin:/usr/local/bin:/usr/bin:/bin DATABRICKS_AUTH_STORAGE=plaintext "
-       "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt CLAUDE_CODE_MAX_RETRIES=1")
+       f"NODE_EXTRA_CA_CERTS={TRUST} CLAUDE_CODE_MAX_RETRIES=1")
+# The laptop that gets all three agents (molecule.yml); the other one only Claude Code.
+AGENTS_LAPTOP = "fmapi-laptop-trixie"
+CODEX_MODEL = "databricks-gpt-5-5"
+CODEX_ROUTE = "/serving-endpoints/codex/v1"
+GEMINI_MODEL = "databricks-gemini-2-5-pro"
+GEMINI_ROUTE = "/serving-endpoints/gemini"
+CODEX_EXEC = f"CODEX_CA_CERTIFICATE={TRUST} timeout 180 codex exec --skip-git-repo-check 'say hi' < /dev/null"
+GEMINI_PROMPT = "GEMINI_CLI_TRUST_WORKSPACE=true timeout 180 gemini -p 'say hi' < /dev/null"
 
 
 @pytest.fixture(name="double")
@@ -114,3 +125,106 @@ def test_setup_installs_no_system_package_it_does_not_use(host):
     # release zip is unpacked with Python's zipfile.
     for package in ("jq", "unzip"):
         assert not host.package(package).is_installed, package
+
+
+# ---------------------------------------------------------------------- Codex CLI and Gemini CLI
+# These run last on the laptop with all three agents (testinfra runs a module's tests host by host, in
+# name order): they expire every access token the workspace issued.
+
+def agents_laptop(host) -> None:
+    if host.backend.get_hostname() != AGENTS_LAPTOP:
+        pytest.skip("only the trixie laptop has Codex CLI and Gemini CLI")
+
+
+def model_calls(double: DoubleClient, route: str) -> list:
+    """What the agents sent to a model route: (status, the token's status, its kind) per request."""
+    return [(entry["status"], entry["bearer_status"], entry["token_kind"])
+            for entry in double.requests(path_prefix=route) if entry["method"] == "POST"]
+
+
+def answers_with_a_token_the_workspace_issued(result, expected: str, calls: list) -> None:
+    assert result.rc == 0, f"{result.stdout}\n{result.stderr[-3000:]}"
+    assert result.stdout.strip() == expected, result.stderr[-3000:]
+    # "valid": signed by this workspace, neither expired nor revoked; "oauth": the OAuth session's, not a PAT.
+    assert calls and calls[-1] == (200, "valid", "oauth"), calls
+
+
+def test_codex_and_gemini_are_installed_for_the_developer(host):
+    agents_laptop(host)
+    for command, expected in (("codex --version", "codex-cli " + os.environ.get("FMAPI_CODEX_VERSION", "")),
+                              (f"{HOME}/.local/share/fmapi-coding-agents/gemini-cli/bin/gemini --version",
+                               os.environ.get("FMAPI_GEMINI_VERSION", ""))):
+        result = as_developer(host, command)
+        assert result.rc == 0, result.stderr
+        assert result.stdout.strip().startswith(expected), result.stdout
+    # `gemini` is the launcher; the real Gemini CLI is not on PATH.
+    assert as_developer(host, "command -v gemini").stdout.strip() == f"{HOME}/.local/bin/gemini"
+
+
+def test_the_developers_own_codex_and_gemini_settings_stay_beside_ours(host, double):
+    agents_laptop(host)
+    text = host.file(f"{HOME}/.codex/config.toml").content_string
+    assert text.startswith("# Codex CLI as I set it up myself.\n")
+    config = tomllib.loads(text)
+    assert (config["model"], config["model_provider"]) == (CODEX_MODEL, "databricks")
+    assert config["approval_policy"] == "on-request"
+    providers = config["model_providers"]
+    assert providers["mine"]["base_url"] == "https://llm-proxy.example.com/v1" and "local" in providers
+    assert providers["databricks"]["base_url"] == double.url + CODEX_ROUTE
+    assert providers["databricks"]["auth"]["command"] == f"{HOME}/.local/share/fmapi-coding-agents/fmapi-token-helper"
+    gemini = json.loads(host.file(f"{HOME}/.gemini/settings.json").content_string)
+    assert gemini["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert gemini["ui"] == {"theme": "GitHub"} and gemini["general"] == {"vimMode": True}
+
+
+def test_codex_answers_through_the_workspace(host, double):
+    agents_laptop(host)
+    double.clear_requests()
+    result = as_developer(host, CODEX_EXEC)
+    answers_with_a_token_the_workspace_issued(result, double.expected_reply("codex", CODEX_MODEL, CODEX_ROUTE),
+                                              model_calls(double, CODEX_ROUTE + "/responses"))
+
+
+def test_gemini_answers_through_the_launcher(host, double):
+    agents_laptop(host)
+    double.clear_requests()
+    result = as_developer(host, GEMINI_PROMPT)
+    answers_with_a_token_the_workspace_issued(result, double.expected_reply("gemini", GEMINI_MODEL, GEMINI_ROUTE),
+                                              model_calls(double, GEMINI_ROUTE))
+
+
+def test_claude_still_answers_after_the_access_token_expired(host, double):
+    agents_laptop(host)
+    double.expire_access_tokens()
+    double.clear_requests()
+    result = as_developer(host, "CLAUDE_CODE_MAX_RETRIES=3 timeout 180 claude -p 'Say hello' --output-format json")
+    assert result.rc == 0, f"{result.stdout}\n{result.stderr}"
+    assert json.loads(result.stdout)["result"] == double.scenario()["reply_text"]
+    calls = model_calls(double, "/serving-endpoints/anthropic/v1/messages")
+    assert calls and calls[-1] == (200, "valid", "oauth"), calls
+
+
+def test_codex_still_answers_through_its_401_retry_after_the_access_token_expired(host, double):
+    agents_laptop(host)
+    double.expire_access_tokens()
+    # The helper checks a token with the workspace only when asked for it again within two minutes (what an
+    # agent does after a 401). Without its record of the last token it served, as on a laptop where that was
+    # long ago, it hands Codex the CLI's cached token, which the workspace no longer accepts.
+    host.run(f"rm -f {HOME}/.local/share/fmapi-coding-agents/.fmapi-token-helper.state")
+    double.clear_requests()
+    result = as_developer(host, CODEX_EXEC)
+    calls = model_calls(double, CODEX_ROUTE + "/responses")
+    answers_with_a_token_the_workspace_issued(result, double.expected_reply("codex", CODEX_MODEL, CODEX_ROUTE), calls)
+    assert calls == [(401, "expired", "oauth"), (200, "valid", "oauth")], calls
+
+
+def test_gemini_still_answers_on_a_fresh_launch_after_the_access_token_expired(host, double):
+    agents_laptop(host)
+    double.expire_access_tokens()
+    double.clear_requests()
+    result = as_developer(host, GEMINI_PROMPT)
+    calls = model_calls(double, GEMINI_ROUTE)
+    answers_with_a_token_the_workspace_issued(result, double.expected_reply("gemini", GEMINI_MODEL, GEMINI_ROUTE),
+                                              calls)
+    # Gemini CLI does not retry a 401: the launcher had the helper check the token before Gemini started.
+    assert calls == [(200, "valid", "oauth")], calls

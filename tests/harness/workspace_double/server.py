@@ -27,6 +27,7 @@ GET      /{serving-endpoints,ai-gateway}/codex/v1/models       Codex model list
 POST     /{serving-endpoints,ai-gateway}/gemini/v1beta/models/{model}:streamGenerateContent
          (also :generateContent, :countTokens)                 Gemini API
 GET      /mirror/{file}                                        with a mirror
+GET      /mirror/npm/{package}                                 npm registry document (tarballs in npm/)
 *        /_double/...                                          control API
 =======  ====================================================  ==============
 """
@@ -51,7 +52,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import anthropic, gemini, responses
+from . import anthropic, gemini, npm_registry, responses
 from .state import ROUTE_APIS, DoubleState, NotFound, ScenarioError, redact_query
 from .tls import DEFAULT_HOSTS, ensure_certificates
 from .tokens import BEARER_EXPIRED, BEARER_NONE, BEARER_REVOKED, BearerCheck, OAuthError, token_fingerprint
@@ -59,6 +60,8 @@ from .tokens import BEARER_EXPIRED, BEARER_NONE, BEARER_REVOKED, BearerCheck, OA
 LOG = logging.getLogger("workspace_double")
 
 STATE_FILE = "double.json"
+# The mirror's folder of npm package tarballs, served as an npm registry (``--registry <url>/mirror/npm/``).
+NPM_FOLDER = "npm"
 CODING_AGENT_HEADER = "x-databricks-use-coding-agent-mode"
 _MAX_BODY = 32 * 1024 * 1024
 _ANTHROPIC_PREFIXES = ("/serving-endpoints/anthropic", "/ai-gateway/anthropic")
@@ -719,6 +722,9 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
         relative = path[len(prefix):]
         real_root = os.path.realpath(root)
         target = os.path.realpath(os.path.join(real_root, relative))
+        if relative.startswith(NPM_FOLDER + "/") and not os.path.isfile(target):
+            self._npm_packument(relative[len(NPM_FOLDER) + 1:], prefix)
+            return
         if not target.startswith(real_root + os.sep) or not os.path.isfile(target):
             raise _rest_error(404, "RESOURCE_DOES_NOT_EXIST", f"No file at '{path}'")
         content_type = mimetypes.guess_type(target)[0] or "application/octet-stream"
@@ -732,6 +738,21 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
         if self.command == "GET":
             with open(target, "rb") as handle:
                 shutil.copyfileobj(handle, self.wfile)
+
+    def _npm_packument(self, name: str, prefix: str) -> None:
+        """``GET <mirror>/npm/<name>``: the registry document of a package whose tarballs are in ``npm/``
+        (see :mod:`.npm_registry`); npm's own 404 body when there are none."""
+        self._entry["detail"]["npm_package"] = name
+        if not npm_registry.PACKAGE_NAME.fullmatch(name):
+            self._send_json(404, {"error": "Not found"})
+            return
+        host = self.headers.get("Host") or urlsplit(self.state.base_url).netloc
+        document = self.server.npm_folder().packument(name, f"https://{host}{prefix}{NPM_FOLDER}/")
+        if document is None:
+            self._send_json(404, {"error": "Not found"})
+            return
+        self._entry["detail"]["npm_versions"] = sorted(document["versions"])
+        self._send_json(200, document)
 
     # ------------------------------------------------------------- control
     def _control(self, path: str, query: dict, body: bytes) -> None:
@@ -819,6 +840,13 @@ class DoubleHTTPServer(ThreadingHTTPServer):
         self.ca_file = ca_file
         self.mirror_dir = os.path.abspath(mirror_dir) if mirror_dir else None
         self.mirror_only = mirror_only
+        self._npm_folder: npm_registry.NpmFolder | None = None
+
+    def npm_folder(self) -> "npm_registry.NpmFolder":
+        """The mirror's npm packages (manifests and digests read once per tarball)."""
+        if self._npm_folder is None:
+            self._npm_folder = npm_registry.NpmFolder(os.path.join(self.mirror_dir or "", NPM_FOLDER))
+        return self._npm_folder
 
     def finish_request(self, request, client_address) -> None:
         """Wrap the accepted socket in TLS (in the worker thread), then handle it."""

@@ -373,7 +373,8 @@ def test_version_at_least_the_minimum_cli(version, expected):
 
 
 def test_the_python_requirements_name_the_minimum_versions():
-    assert ws.PYTHON_REQUIREMENTS == ("databricks-sdk>=" + ws.MIN_SDK_VERSION, "jmespath>=" + ws.MIN_JMESPATH_VERSION)
+    assert ws.PYTHON_REQUIREMENTS == ("databricks-sdk>=" + ws.MIN_SDK_VERSION, "jmespath>=" + ws.MIN_JMESPATH_VERSION,
+                                      "tomlkit>=" + ws.MIN_TOMLKIT_VERSION)
 
 
 def test_cli_version_runs_the_cli_without_overriding_variables(tmp_path):

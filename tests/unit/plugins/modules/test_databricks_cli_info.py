@@ -321,12 +321,12 @@ def test_a_python_without_the_sdk_is_a_warning_with_the_requirements(info, bare_
 
     sdk = result["sdk"]
     assert sdk["python"] == bare_python and sdk["ok"] is False
-    assert sdk["databricks_sdk"] is None and sdk["jmespath"] is None and sdk["error"] is None
-    assert sdk["requirements"] == ["databricks-sdk>=0.40.0", "jmespath>=1.0.0"]
+    assert sdk["databricks_sdk"] is None and sdk["jmespath"] is None and sdk["tomlkit"] is None and sdk["error"] is None
+    assert sdk["requirements"] == ["databricks-sdk>=0.40.0", "jmespath>=1.0.0", "tomlkit>=0.11.0"]
     row = check(result, "databricks-sdk")
     assert (row["category"], row["status"]) == ("Dependencies", "WARN")
-    assert row["value"] == ("databricks-sdk missing, jmespath missing in %s; needed: databricks-sdk>=0.40.0, "
-                            "jmespath>=1.0.0" % bare_python)
+    assert row["value"] == ("databricks-sdk missing, jmespath missing, tomlkit missing in %s; needed: "
+                            "databricks-sdk>=0.40.0, jmespath>=1.0.0, tomlkit>=0.11.0" % bare_python)
     assert row["fix"].startswith(SETUP)
 
 
