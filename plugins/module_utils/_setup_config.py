@@ -21,7 +21,8 @@ VALUE_KEYS = ("host", "profile", "model", "opus", "sonnet", "haiku", "ttl", "set
 CONFIG_KEYS = ("version",) + VALUE_KEYS
 # The values an earlier install can tell (claude_code_info's return names).
 PREVIOUS_KEYS = {"host": "host", "profile": "profile", "model": "model", "opus": "opus", "sonnet": "sonnet",
-                 "haiku": "haiku", "ttl": "ttl_minutes", "endpoint_style": "gateway"}
+                 "haiku": "haiku", "ttl": "ttl_minutes", "endpoint_style": "gateway",
+                 "agents": "agents", "codex_model": "codex_model", "gemini_model": "gemini_model"}
 DEFAULTS = {
     "profile": ws.DEFAULT_PROFILE,
     "model": ws.DEFAULT_MODEL,

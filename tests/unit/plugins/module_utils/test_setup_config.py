@@ -158,3 +158,34 @@ def test_invalid_earlier_values_are_ignored_not_fatal():
     values, sources = resolve({"host": HOST}, {}, "config file", {"profile": "bad profile", "ttl_minutes": 500})
     assert values["profile"] == DEFAULTS["profile"] and sources["profile"] == "default"
     assert values["ttl"] == DEFAULTS["ttl"]
+
+
+def test_the_agents_and_their_models_of_an_earlier_install_are_kept():
+    previous = {"agents": ["claude_code", "gemini"], "codex_model": None, "gemini_model": "databricks-gemini-3-5-flash",
+                "gateway": "ai-gateway"}
+    values, sources = resolve({"host": HOST}, {}, "config file", previous)
+    assert values["agents"] == ["claude_code", "gemini"] and sources["agents"] == "earlier install"
+    assert values["gemini_model"] == "databricks-gemini-3-5-flash"
+    assert values["codex_model"] == DEFAULTS["codex_model"] and sources["codex_model"] == "default"
+    assert values["endpoint_style"] == "ai-gateway" and sources["endpoint_style"] == "earlier install"
+
+
+def test_agents_on_the_command_line_beat_the_earlier_ones_and_keep_the_collections_order():
+    values, _sources = resolve({"host": HOST, "agents": "gemini,codex"}, {}, "config file", {"agents": ["claude_code"]})
+    assert values["agents"] == ["codex", "gemini"]
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"agents": ["claude_code", "cursor"]}, "Unknown agent 'cursor' in agents: choose from claude_code, codex, gemini"),
+    ({"agents": []}, "agents must be a non-empty list"),
+    ({"endpoint_style": "auto"}, "endpoint_style must be one of serving-endpoints, ai-gateway"),
+    ({"codex_model": "gpt 5"}, "codex_model"),
+])
+def test_bad_agent_values_in_a_config_file_name_the_fix(data, expected):
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
+        validate_config_data(dict(data, version=1), "config file f")
+
+
+def test_an_empty_earlier_agent_list_is_ignored():
+    values, sources = resolve({"host": HOST}, {}, "config file", {"agents": []})
+    assert values["agents"] == ["claude_code"] and sources["agents"] == "default"
