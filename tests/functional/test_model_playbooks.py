@@ -114,7 +114,7 @@ def test_list_models_shows_claude_codes_group_by_default(set_up_laptop):
 
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     rows = table(run)
-    assert {group for group, *_ in rows} == {"Claude Code"}
+    assert {row[0] for row in rows} == {"Claude Code"}
     assert [(name, marked, cells[-1]) for group, marked, name, cells in rows if group] == [
         ("databricks-claude-haiku-4-5", True, "haiku"), ("databricks-claude-opus-4-6", True, "model, opus"),
         ("databricks-claude-sonnet-4-6", True, "sonnet")]
