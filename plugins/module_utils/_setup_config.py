@@ -67,8 +67,7 @@ def validate_value(key: str, value: t.Any, source: str, notes: t.Optional[t.List
         if key == "agents":
             return ws.validate_agents(value)
         if key == "endpoint_style":
-            # auto (asking the workspace) is not offered by the setup yet: the two styles are.
-            return ws.validate_endpoint_style(value, allow_auto=False)
+            return ws.validate_endpoint_style(value)
     except ws.ValidationError as exc:
         raise ConfigError("%s (from %s)" % (str(exc).rstrip("."), source)) from None
     if key == "settings_location":

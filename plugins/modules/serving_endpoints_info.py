@@ -99,6 +99,14 @@ options:
         V(SKIP). For doctors and setups that report every finding and go on.
     type: bool
     default: false
+  probe_ai_gateway:
+    description:
+      - Also ask the workspace once whether it serves the AI Gateway routes (C(GET /api/ai-gateway/v2/endpoints),
+        one item), and return the answer in RV(ai_gateway). For O(validate) or O(name) the endpoints are listed as
+        well; without them only the probe runs.
+    type: bool
+    default: false
+    version_added: 0.2.0
   fail_on_invalid:
     description:
       - Fail the module when a check of O(validate) has status V(FAIL) (the endpoint does not exist, or serves
@@ -331,6 +339,13 @@ validation:
       description: What to do about it; empty when nothing needs doing.
       type: str
       sample: "Pick an existing endpoint, for example one of: databricks-claude-opus-4-5, databricks-claude-opus-4-6."
+ai_gateway:
+  description:
+    - With O(probe_ai_gateway), whether the workspace serves the AI Gateway routes (V(true)), does not (V(false), it
+      answered 404), or could not tell (V(null), any other answer; a warning says which).
+  returned: when O(probe_ai_gateway=true) and the workspace answered
+  type: bool
+  sample: true
 validation_failed:
   description: Whether any check of RV(validation) has status V(FAIL).
   returned: success
@@ -353,7 +368,11 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
-from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import DatabricksSdkModule, WorkspaceError
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_sdk import (
+    DatabricksSdkModule,
+    WorkspaceError,
+    http_status,
+)
 
 JMESPATH_IMPORT_ERROR = None  # type: t.Optional[str]
 try:
@@ -423,6 +442,21 @@ def list_all_endpoints(api_client: t.Any, max_pages: int = MAX_PAGES) -> t.List[
                 "GET %s returned the page token %r twice; the listing would never end" % (LIST_PATH, page_token))
         seen_tokens.add(page_token)
     raise EndpointListingError("GET %s still had more pages after %d pages; giving up" % (LIST_PATH, max_pages))
+
+
+def probe_ai_gateway(api_client: t.Any, warn: t.Callable[[str], None]) -> t.Optional[bool]:
+    """Whether the workspace serves the AI Gateway routes: its v2 endpoint list answers (True) or is not there
+    (404: False). Any other answer cannot tell (None), and ``warn`` says why."""
+    path, _sep, query = ws.AI_GATEWAY_PROBE.partition("?")
+    try:
+        api_client.do("GET", path, query=dict(part.split("=", 1) for part in query.split("&") if part))
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        if http_status(exc) == 404:
+            return False
+        warn("Could not tell whether the workspace serves the AI Gateway routes (%s): the serving-endpoints routes "
+             "are used. Set endpoint_style to ai-gateway or serving-endpoints to choose." % _one_line(exc))
+        return None
+    return True
 
 
 def is_missing_endpoint(error: BaseException) -> bool:
@@ -768,6 +802,7 @@ def run_module() -> None:
             role_agents=dict(type="dict"),
             report_errors=dict(type="bool", default=False),
             fail_on_invalid=dict(type="bool", default=False),
+            probe_ai_gateway=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -793,13 +828,17 @@ def run_module() -> None:
             sdk_module.fail_json(msg=str(exc))
     names = [name for name in (params["name"] or []) if name]
     wants_listing = not names or any(isinstance(name, str) and name.strip() for name in wanted.values())
+    only_probe = params["probe_ai_gateway"] and not names and not wanted
 
     sdk_module.report_errors = params["report_errors"]
     try:
         access = sdk_module.access
         with sdk_module.workspace_client("list serving endpoints") as client:
+            ai_gateway = probe_ai_gateway(client.api_client, sdk_module.warn) if params["probe_ai_gateway"] else None
             try:
-                if wants_listing:
+                if only_probe:
+                    raw_endpoints, missing = [], []
+                elif wants_listing:
                     raw_endpoints = list_all_endpoints(client.api_client)
                     missing = []  # type: t.List[str]
                 else:
@@ -841,6 +880,8 @@ def run_module() -> None:
         checks=[ck.check(ck.CONNECTIVITY, ck.PASS, "Workspace", "%s answered as %s (%d serving endpoints)"
                          % (access.host, access.identity(), len(every_endpoint)))] + model_checks(validation),
     )
+    if params["probe_ai_gateway"]:
+        result["ai_gateway"] = ai_gateway
     if validation_failed and params["fail_on_invalid"]:
         failures = ["%s: %s %s" % (entry["role"], entry["message"], entry["hint"])
                     for entry in validation if entry["status"] == FAIL]

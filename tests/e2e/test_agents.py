@@ -80,7 +80,7 @@ def issued_and_used(double, route):
 
 def test_the_report_names_every_agent(laptop):
     output = laptop.first_run.output
-    assert "Agents                 claude_code, codex, gemini (serving-endpoints routes)" in output
+    assert re.search(r"INFO +Agents +claude_code, codex, gemini \(serving-endpoints routes\)", output)
     for label in ("Codex model            databricks-gpt-5-5", "Gemini model           databricks-gemini-2-5-pro"):
         assert label in output
 
@@ -227,3 +227,25 @@ def test_uninstall_gives_the_users_files_back(laptop):
     assert read(laptop, ".local/share/fmapi-coding-agents/fmapi-token-helper") is None
     again = laptop.play("uninstall", "confirm=yes")
     assert again.returncode == 0
+
+
+def test_codex_alone_with_endpoint_style_auto_uses_the_ai_gateway_the_workspace_serves(laptop, double):
+    # A laptop with nothing set up that wants Codex only, on whatever routes the workspace has.
+    assert laptop.play("uninstall", "confirm=yes").returncode == 0
+    run = laptop.setup("agents=codex", "endpoint_style=auto")
+    assert run.returncode == 0
+    assert re.search(r"INFO +Agents +codex \(ai-gateway routes, asked the workspace\)", run.output)
+    assert 'base_url = "%s/ai-gateway/codex/v1"' % double.url in read(laptop, ".codex/config.toml")
+    assert read(laptop, ".claude/settings.json") is None or "apiKeyHelper" not in read(laptop, ".claude/settings.json")
+
+    double.control.clear_requests()
+    completed = agent(laptop, "codex", "exec", "--skip-git-repo-check", "say hi",
+                      CODEX_CA_CERTIFICATE=laptop.trust_file)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "answered on /ai-gateway/codex/v1" in completed.stdout
+
+    again = laptop.setup()
+    assert again.returncode == 0
+    assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\b", again.output), "a re-run keeps codex and its routes"
+    assert laptop.play("uninstall", "confirm=yes").returncode == 0
+    assert read(laptop, ".codex/config.toml") == USERS_CODEX_CONFIG

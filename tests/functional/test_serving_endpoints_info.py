@@ -537,3 +537,34 @@ def test_each_agents_model_is_checked_against_its_agents_api(run_module, agent_w
                                       fail_on_invalid=True), expect_failure=True)
     assert stopped["msg"].startswith("1 configured model(s) cannot be used. codex_model: Endpoint "
                                      "'databricks-gemini-2-5-pro' serves Gemini CLI")
+
+
+def test_the_ai_gateway_probe_says_whether_the_workspace_serves_those_routes(run_module, workspace_double, pat_args):
+    workspace_double.control.clear_requests()
+    on = run_module(MODULE, dict(pat_args, probe_ai_gateway=True))
+    asked = [entry["path"] for entry in workspace_double.control.requests() if entry["path"].startswith("/api/")]
+    workspace_double.control.set_ai_gateway(False)
+    try:
+        off = run_module(MODULE, dict(pat_args, probe_ai_gateway=True))
+        with_models = run_module(MODULE, dict(pat_args, probe_ai_gateway=True,
+                                              validate={"model": "databricks-claude-opus-4-6"}))
+    finally:
+        workspace_double.control.set_ai_gateway(True)
+
+    assert on["ai_gateway"] is True and off["ai_gateway"] is False
+    # Only the probe: one request, no listing of the endpoints.
+    assert asked == ["/api/ai-gateway/v2/endpoints"] and on["endpoints"] == [] and on["count"] == 0
+    assert with_models["ai_gateway"] is False and with_models["validation"][0]["status"] == "PASS"
+
+
+def test_a_probe_the_workspace_refuses_cannot_tell_and_says_so(run_module, workspace_double, pat_args):
+    workspace_double.control.add_fault("/api/ai-gateway/", status=500, body={"error_code": "INTERNAL_ERROR",
+                                                                             "message": "boom"})
+    try:
+        result = run_module(MODULE, dict(pat_args, probe_ai_gateway=True))
+    finally:
+        workspace_double.control.clear_faults()
+
+    assert result["ai_gateway"] is None
+    assert any("Could not tell whether the workspace serves the AI Gateway routes" in warning
+               for warning in result.get("warnings", [])), result

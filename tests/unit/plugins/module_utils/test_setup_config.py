@@ -178,7 +178,7 @@ def test_agents_on_the_command_line_beat_the_earlier_ones_and_keep_the_collectio
 @pytest.mark.parametrize("data, expected", [
     ({"agents": ["claude_code", "cursor"]}, "Unknown agent 'cursor' in agents: choose from claude_code, codex, gemini"),
     ({"agents": []}, "agents must be a non-empty list"),
-    ({"endpoint_style": "auto"}, "endpoint_style must be one of serving-endpoints, ai-gateway"),
+    ({"endpoint_style": "gateway"}, "endpoint_style must be one of serving-endpoints, ai-gateway, auto"),
     ({"codex_model": "gpt 5"}, "codex_model"),
 ])
 def test_bad_agent_values_in_a_config_file_name_the_fix(data, expected):
