@@ -249,3 +249,21 @@ def test_codex_alone_with_endpoint_style_auto_uses_the_ai_gateway_the_workspace_
     assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\b", again.output), "a re-run keeps codex and its routes"
     assert laptop.play("uninstall", "confirm=yes").returncode == 0
     assert read(laptop, ".codex/config.toml") == USERS_CODEX_CONFIG
+
+
+def test_a_gemini_cli_that_cannot_be_installed_is_a_warning_and_the_rest_is_set_up(double, tmp_path):
+    # A laptop without Gemini CLI whose npm registry is out of reach: not the user's fault, so Codex is set up
+    # all the same and the report says what to do about Gemini CLI.
+    home = str(tmp_path / "home" / "developer")
+    tools = str(tmp_path / "tools")
+    os.makedirs(tools)
+    os.symlink(os.environ["FMAPI_CODEX"], os.path.join(tools, "codex"))
+    path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
+    laptop = Laptop(home, double, str(tmp_path), extra_env={"PATH": path, "TMPDIR": str(tmp_path),
+                                                             "npm_config_fetch_retries": "0"})
+    run = laptop.setup("agents=codex,gemini", "gemini_npm_registry=https://127.0.0.1:9/")
+    assert run.returncode == 0
+    assert re.search(r"WARN +Gemini CLI +npm could not install it", run.output), run.output[-3000:]
+    assert "Gemini CLI needs Node.js 20 or newer" in run.output
+    assert 'model_provider = "databricks"' in read(laptop, ".codex/config.toml")
+    assert read(laptop, ".local/bin/gemini") is None
