@@ -259,8 +259,8 @@ def test_a_gemini_cli_that_cannot_be_installed_is_a_warning_and_the_rest_is_set_
     os.makedirs(tools)
     os.symlink(os.environ["FMAPI_CODEX"], os.path.join(tools, "codex"))
     path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
-    laptop = Laptop(home, double, str(tmp_path), extra_env={"PATH": path, "TMPDIR": str(tmp_path),
-                                                             "npm_config_fetch_retries": "0"})
+    extra_env = {"PATH": path, "TMPDIR": str(tmp_path), "npm_config_fetch_retries": "0"}
+    laptop = Laptop(home, double, str(tmp_path), extra_env=extra_env)
     run = laptop.setup("agents=codex,gemini", "gemini_npm_registry=https://127.0.0.1:9/")
     assert run.returncode == 0
     assert re.search(r"WARN +Gemini CLI +npm could not install it", run.output), run.output[-3000:]
