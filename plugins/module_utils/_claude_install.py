@@ -276,7 +276,8 @@ class InstallReader:
                 "collection",
             ))
         earlier = ws.expand_home(ws.EARLIER_TOKEN_HELPER_PATH, {"HOME": self.home})
-        if os.path.isfile(earlier) and os.path.realpath(earlier) != os.path.realpath(helper or "") \
+        # Also while the settings still name it: the setup points them at the shared helper, then removes this one.
+        if os.path.isfile(earlier) \
                 and "version" in (read_helper_metadata((self._read(earlier)[0] or b"").decode("utf-8", "replace")) or {}):
             found.append(dict(
                 name="earlier_helper", path=earlier,

@@ -245,6 +245,15 @@ def changed_tasks(output: str) -> list:
     return names
 
 
+UPGRADE_CHANGES = [
+    "fmapi.coding_agents.databricks_cli : Create the venv for the workspace modules' libraries",
+    "fmapi.coding_agents.databricks_cli : Install the workspace modules' libraries in the venv",
+    "fmapi.coding_agents.databricks_cli : Write the token helper every agent runs",
+    "fmapi.coding_agents.claude_code : Point Claude Code at Databricks Foundation Model API",
+    "fmapi.coding_agents.claude_code : Remove the token helper where earlier versions wrote it",
+]
+
+
 def test_an_install_of_the_previous_release_upgrades_cleanly(new_laptop, tmp_path):
     if subprocess.run(["git", "-C", ROOT, "cat-file", "-e", PREVIOUS_RELEASE + "^{commit}"],
                       capture_output=True, check=False).returncode != 0:
@@ -266,10 +275,11 @@ def test_an_install_of_the_previous_release_upgrades_cleanly(new_laptop, tmp_pat
     upgrade = laptop.setup()
 
     assert upgrade.returncode == 0
-    # Only what moved: the token helper is now a launcher that outlives Ansible's Python.
-    assert changed_tasks(upgrade.output) == ["fmapi.coding_agents.claude_code : Write the token helper Claude Code "
-                                             "runs for a Databricks token"]
-    assert laptop.read_settings() == before
+    # Only what moved: the token helper every agent shares, in the collection's data folder (the one in ~/.claude
+    # is removed), and tomlkit joins the workspace modules' libraries.
+    assert changed_tasks(upgrade.output) == UPGRADE_CHANGES, changed_tasks(upgrade.output)
+    assert not os.path.exists(os.path.join(laptop.home, ".claude", "fmapi-token-helper"))
+    assert laptop.read_settings() == dict(before, apiKeyHelper=laptop.helper_path)
     assert helper_metadata(laptop)["interpreter"]
     assert helper_token(laptop).returncode == 0
     again = laptop.setup()

@@ -56,7 +56,11 @@ class Laptop:
         self.claude = home / ".claude"
         self.claude.mkdir(parents=True)
         self.settings = self.claude / "settings.json"
-        self.helper = self.claude / "fmapi-token-helper"
+        # Where the setup writes the helper every agent shares; the one earlier versions wrote in ~/.claude is
+        # self.earlier_helper.
+        self.helper = home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
+        self.helper.parent.mkdir(parents=True)
+        self.earlier_helper = self.claude / "fmapi-token-helper"
 
     def write_settings(self, data, path=None):
         path = path or self.settings
@@ -393,8 +397,7 @@ def test_the_plugin_of_a_project_install_is_read_from_the_user_settings(laptop, 
 
 
 def test_the_shared_helper_in_the_data_folder_is_ours_to_run(laptop):
-    shared = laptop.home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
-    shared.parent.mkdir(parents=True)
+    shared = laptop.helper
     laptop.write_helper(shared)
     laptop.write_settings(laptop.fmapi_settings(shared))
 
@@ -405,28 +408,30 @@ def test_the_shared_helper_in_the_data_folder_is_ours_to_run(laptop):
 
 
 def test_the_helper_an_earlier_version_wrote_in_claude_is_a_leftover_once_the_shared_one_is_used(laptop):
-    laptop.write_helper()  # ~/.claude/fmapi-token-helper, where versions before the agent roles wrote it
-    shared = laptop.home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
-    shared.parent.mkdir(parents=True)
-    laptop.write_helper(shared)
-    laptop.write_settings(laptop.fmapi_settings(shared))
-
-    info, _reader = laptop.read()
-
-    assert [(entry["name"], entry["path"]) for entry in info["legacy"]] == [("earlier_helper", str(laptop.helper))]
-
-
-def test_the_earlier_helper_still_in_use_is_not_a_leftover(laptop):
+    laptop.write_helper(laptop.earlier_helper)  # where versions before the agent roles wrote it
     laptop.write_helper()
     laptop.write_settings(laptop.fmapi_settings())
 
     info, _reader = laptop.read()
 
-    assert info["helper_is_ours"] is True and info["legacy"] == []
+    assert [(entry["name"], entry["path"]) for entry in info["legacy"]] == [
+        ("earlier_helper", str(laptop.earlier_helper))]
+
+
+def test_the_earlier_helper_still_in_use_is_a_leftover_the_setup_moves(laptop):
+    # The setup points the settings at the shared helper first, then removes this one (in one run).
+    laptop.write_helper(laptop.earlier_helper)
+    laptop.write_settings(laptop.fmapi_settings(laptop.earlier_helper))
+
+    info, _reader = laptop.read()
+
+    assert info["helper_is_ours"] is True
+    assert [(entry["name"], entry["path"]) for entry in info["legacy"]] == [
+        ("earlier_helper", str(laptop.earlier_helper))]
 
 
 def test_a_users_own_script_named_like_the_earlier_helper_is_not_a_leftover(laptop):
-    laptop.helper.write_text("#!/bin/sh\necho my own\n")
+    laptop.earlier_helper.write_text("#!/bin/sh\necho my own\n")
     laptop.write_settings({"theme": "dark"})
 
     info, _reader = laptop.read()

@@ -54,7 +54,8 @@ def settings_path_fixture(home):
 @pytest.fixture(name="helper")
 def helper_fixture(home):
     """A token helper's header, as the token_helper module writes it (its code does not matter here)."""
-    path = home / ".claude" / "fmapi-token-helper"
+    path = home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("#!/bin/sh\n" + render_helper_metadata(
         databricks_cli="/usr/local/bin/databricks", host=HOST, interpreter=sys.executable, login_timeout=120,
         profile=PROFILE, ttl_minutes=30,
@@ -92,7 +93,8 @@ def fake_cli_fixture(tmp_path, monkeypatch):
 @pytest.fixture(name="real_helper")
 def real_helper_fixture(home, fake_cli):
     """The real token helper at the default place, run against the fake CLI."""
-    path = home / ".claude" / "fmapi-token-helper"
+    path = home / ".local" / "share" / "fmapi-coding-agents" / "fmapi-token-helper"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_token_helper.render_helper(sys.executable, fake_cli.path, PROFILE, HOST, 30))
     os.chmod(path, 0o700)
     return path
