@@ -58,7 +58,7 @@ def settings_file(home: str) -> str:
 
 def write_helper(home: str, double) -> str:
     """A token helper that prints an access token the double issued, with the metadata line of a real one."""
-    path = os.path.join(home, ".claude", "fmapi-token-helper")
+    path = os.path.join(home, ".local", "share", "fmapi-coding-agents", "fmapi-token-helper")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     token = double.control.issue_access_token()
     with open(path, "w", encoding="utf-8") as handle:
