@@ -311,9 +311,11 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
+    BackupError,
     atomic_write,
     ensure_directory,
     expand,
+    private_backup,
     read_bytes,
     remove_file,
     write_target,
@@ -675,15 +677,11 @@ class ClaudeSettings:
         return result
 
     def backup(self) -> str:
+        # The copy may hold credentials: as private as the file itself.
         try:
-            backup_file = self.module.backup_local(self.path)
-            # The copy may hold a legacy token: as private as the settings file.
-            os.chmod(backup_file, cs.SETTINGS_MODE)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            # backup_local raises a bare Exception; nothing was changed yet.
-            raise cs.SettingsError("backup_failed", "Cannot back up %s, so nothing was changed: %s"
-                                   % (self.path, to_native(exc.__cause__ or exc))) from exc
-        return backup_file
+            return private_backup(self.module, self.path, cs.SETTINGS_MODE)
+        except BackupError as exc:
+            raise cs.SettingsError("backup_failed", str(exc)) from exc
 
 
 def main() -> None:

@@ -271,10 +271,12 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _codex_config as cc
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
+    BackupError,
     atomic_write,
     ensure_directory,
     expand,
     mode_of,
+    private_backup,
     read_bytes,
     remove_file,
     write_target,
@@ -452,15 +454,11 @@ class CodexConfig:
         return result
 
     def backup(self) -> str:
+        # The copy may hold credentials: as private as the file itself.
         try:
-            backup_file = self.module.backup_local(self.path)
-            # The copy may hold credentials of other tools: as private as can be.
-            os.chmod(backup_file, cc.CONFIG_MODE)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            # backup_local raises a bare Exception; nothing was changed yet.
-            raise cc.ConfigError("backup_failed", "Cannot back up %s, so nothing was changed: %s"
-                                 % (self.path, to_native(exc.__cause__ or exc))) from exc
-        return backup_file
+            return private_backup(self.module, self.path, cc.CONFIG_MODE)
+        except BackupError as exc:
+            raise cc.ConfigError("backup_failed", str(exc)) from exc
 
 
 def main() -> None:
