@@ -94,12 +94,14 @@ def _safe_metadata(metadata: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
 
 class InstallReader:
     """Reads one install. ``warnings`` collects what a person should know; ``secrets`` the values that
-    must not appear in any output (credential-looking values found in the files read)."""
+    must not appear in any output (credential-looking values found in the files read); ``data`` what the
+    settings file read last holds (empty when it is missing or broken)."""
 
     def __init__(self, home: str):
         self.home = home
         self.warnings = []  # type: t.List[str]
         self.secrets = []  # type: t.List[str]
+        self.data = {}  # type: t.Dict[str, t.Any]
 
     def _read(self, path: str) -> t.Tuple[t.Optional[bytes], t.Optional[str]]:
         try:
@@ -141,6 +143,7 @@ class InstallReader:
             result["settings_error"] = error
             self.warnings.append(error + "; no earlier settings could be read from it.")
         self.secrets.extend(cs.secret_values(data))
+        self.data = data
 
         env = data.get(cs.ENV)
         if cs.ENV in data and not isinstance(env, dict):

@@ -37,7 +37,10 @@ import urllib.error
 import urllib.request
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._workspace import (
+    CLI_INSTALL_HINT,
+    CLI_SEARCH_DIRS,
     clean_environment,
+    cli_candidates,
     config_file_path,
     is_executable_file,
     login_command,
@@ -396,10 +399,25 @@ def token_fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
 
 
-def state_file_for(helper_path: str) -> str:
-    """The helper's state file: ``.<helper name>.state`` beside it."""
+def state_file_for(helper_path: str, environ: t.Optional[t.Mapping[str, str]] = None) -> str:
+    """The helper's state file: ``.<helper name>.state`` beside it, or, when its folder is not the caller's to
+    write (the helper of managed settings, root's, run by every user), in the caller's
+    ``$XDG_STATE_HOME/fmapi-coding-agents`` (``~/.local/state/fmapi-coding-agents``)."""
     directory, name = os.path.split(os.path.abspath(helper_path))
-    return os.path.join(directory, "." + name + ".state")
+    if environ is None or os.access(directory, os.W_OK):
+        return os.path.join(directory, "." + name + ".state")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    state_home = environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
+    return os.path.join(state_home, "fmapi-coding-agents", "." + name + ".state")
+
+
+def resolve_cli(cli: str, environ: t.Mapping[str, str]) -> str:
+    """The helper's Databricks CLI: ``cli`` itself when it is a path; a bare name (the helper of managed settings)
+    is looked for on PATH and where installers put it, in the home of whoever runs the helper."""
+    if os.sep in cli:
+        return cli
+    return next((candidate for candidate, _on_path in cli_candidates(environ, cli) if is_executable_file(candidate)),
+                cli)
 
 
 def read_state(path: str) -> t.Dict[str, t.Any]:
@@ -415,6 +433,8 @@ def read_state(path: str) -> t.Dict[str, t.Any]:
 def write_state(path: str, token: str, now: float) -> None:
     """Record which token was served when (atomically, mode 0600); a failure only costs the recovery."""
     try:
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path), 0o700)
         descriptor, temporary = tempfile.mkstemp(prefix=".fmapi-state-", dir=os.path.dirname(path))
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump({"version": 1, "fingerprint": token_fingerprint(token), "served_at": now}, handle)
@@ -496,7 +516,7 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
     environ = os.environ if environ is None else environ
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
-    cli = config["databricks_cli"]
+    cli = resolve_cli(config["databricks_cli"], environ)
     profile = config["profile"]
     host = config["host"]
     login_timeout = int(config["login_timeout"])
@@ -504,7 +524,7 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
     hint = login_command(profile, host)
     env = clean_environment(environ)
 
-    state_path = state_path or state_file_for(lock_path or os.path.abspath(__file__))
+    state_path = state_path or state_file_for(lock_path or os.path.abspath(__file__), environ)
     rejected_token = None  # type: t.Optional[str]
 
     def emit(result: TokenResult) -> int:
@@ -519,6 +539,9 @@ def token_helper_main(config: t.Mapping[str, t.Any], environ: t.Optional[t.Mappi
         return (state.get("fingerprint") == token_fingerprint(t.cast(str, result.token))
                 and isinstance(served_at, (int, float)) and 0 <= time.time() - served_at < REPEAT_WINDOW_SECONDS)
 
+    if os.sep not in cli:
+        _say(stderr, "the Databricks CLI (%s) is not on PATH or in %s. %s" % (cli, ", ".join(CLI_SEARCH_DIRS), CLI_INSTALL_HINT))
+        return 1
     if not is_executable_file(cli):
         _say(stderr, "the Databricks CLI is not at %s any more: reinstall it, or run the FMAPI setup again so "
                      "that this helper points at its new place." % cli)

@@ -96,6 +96,7 @@ MODEL = "model"
 MODEL_NAME = "name"
 # The sidecar's record of what the user had before (see merge_present).
 RECORD_KEY = "selected_type"
+ENFORCED_RECORD_KEY = "enforced_type"
 # ... and whether the setup created the file (state=absent deletes it only then).
 CREATED_FILE_KEY = "created_file"
 
@@ -264,19 +265,29 @@ def _shape_error(path: str, name: str, value: t.Any) -> cs.SettingsError:
         "bad_shape", "%s: '%s' is a JSON %s, but Gemini CLI expects an object there" % (path, name, cs.json_type_name(value)))
 
 
-def merge_present(data: t.Dict[str, t.Any], record: t.Optional[t.Dict[str, t.Any]], repair: bool = False,
-                  path: str = "settings file") -> MergeResult:
-    """Settings data with ``security.auth.selectedType = "gemini-api-key"`` (``data`` itself is not modified).
+def _auth_keys(enforce: bool) -> t.List[t.Tuple[str, str]]:
+    """(settings key under ``security.auth``, its sidecar record key) of what a merge sets."""
+    return [(SELECTED_TYPE, RECORD_KEY)] + ([(ENFORCED_TYPE, ENFORCED_RECORD_KEY)] if enforce else [])
 
-    The record says what the user had: ``{"had": false, "created_security": ..., "created_auth": ...}`` or
-    ``{"had": true, "previous": <their value>}``. It is made when this merge changes the value, kept while the
-    value is still ours, and made anew when the user chose another value since. A value the file already had
+
+def records_something(record: t.Optional[t.Dict[str, t.Any]]) -> bool:
+    """Whether a sidecar record holds a value the setup wrote (so state=absent has something to undo)."""
+    return any(isinstance((record or {}).get(key), dict) for _name, key in _auth_keys(True))
+
+
+def merge_present(data: t.Dict[str, t.Any], record: t.Optional[t.Dict[str, t.Any]], repair: bool = False,
+                  path: str = "settings file", enforce: bool = False) -> MergeResult:
+    """Settings data with ``security.auth.selectedType = "gemini-api-key"`` (and, with ``enforce``, the same
+    ``enforcedType``, which makes Gemini CLI refuse any other auth type); ``data`` itself is not modified.
+
+    The record says, per key, what the file had: ``{"had": false, "created_security": ..., "created_auth": ...}``
+    or ``{"had": true, "previous": <its value>}``. It is made when this merge changes the value, kept while the
+    value is still ours, and made anew when someone chose another value since. A value the file already had
     is never recorded, so it is never taken away. Raises SettingsError(``bad_shape``) when ``security`` or
     ``security.auth`` is not an object and not ``repair``.
     """
     data = copy.deepcopy(data)
     result = MergeResult(data, None)
-    previous_entry = (record or {}).get(RECORD_KEY)
     if SECURITY in data and not isinstance(data[SECURITY], dict):
         if not repair:
             raise _shape_error(path, SECURITY, data[SECURITY])
@@ -291,24 +302,32 @@ def merge_present(data: t.Dict[str, t.Any], record: t.Optional[t.Dict[str, t.Any
         result.repaired.append(SECURITY + "." + AUTH)
     created_auth = AUTH not in security
     auth = security.setdefault(AUTH, {})
-    had = SELECTED_TYPE in auth
-    current = auth.get(SELECTED_TYPE)
-    if had and current == AUTH_TYPE_API_KEY:
-        # Ours from an earlier run (recorded), or the user's own choice (never recorded, never removed).
-        entry = previous_entry if isinstance(previous_entry, dict) else None
-    else:
-        auth[SELECTED_TYPE] = AUTH_TYPE_API_KEY
-        result.set_keys.append(SELECTED_TYPE_NAME)
-        entry = {"had": True, "previous": current} if had else \
-            {"had": False, "created_security": created_security, "created_auth": created_auth}
-    if previous_entry is not None and entry is not previous_entry and had and current != AUTH_TYPE_API_KEY:
-        result.notes.append("%s: %s was %r, set since the last setup; it is %r again (state=absent gives %r back)."
-                            % (path, SELECTED_TYPE_NAME, current, AUTH_TYPE_API_KEY, current))
+    entries = {}  # type: t.Dict[str, t.Any]
+    for key, record_key in _auth_keys(enforce):
+        previous_entry = (record or {}).get(record_key)
+        name = SECURITY + "." + AUTH + "." + key
+        had = key in auth
+        current = auth.get(key)
+        if had and current == AUTH_TYPE_API_KEY:
+            # Ours from an earlier run (recorded), or the file's own choice (never recorded, never removed).
+            entry = previous_entry if isinstance(previous_entry, dict) else None
+        else:
+            auth[key] = AUTH_TYPE_API_KEY
+            result.set_keys.append(name)
+            entry = {"had": True, "previous": current} if had else \
+                {"had": False, "created_security": created_security, "created_auth": created_auth}
+            # Only the first key set may claim the objects it created.
+            created_security = created_auth = False
+        if previous_entry is not None and entry is not previous_entry and had and current != AUTH_TYPE_API_KEY:
+            result.notes.append("%s: %s was %r, set since the last setup; it is %r again (state=absent gives %r back)."
+                                % (path, name, current, AUTH_TYPE_API_KEY, current))
+        if entry:
+            entries[record_key] = entry
     enforced = auth.get(ENFORCED_TYPE)
     if enforced is not None and enforced != AUTH_TYPE_API_KEY:
         result.notes.append("%s: security.auth.%s is %r, so Gemini CLI refuses %s. Remove that key (it is not "
                             "the setup's to change)." % (path, ENFORCED_TYPE, enforced, AUTH_TYPE_API_KEY))
-    result.record = {RECORD_KEY: entry} if entry else None
+    result.record = entries or None
     return result
 
 
@@ -316,32 +335,38 @@ def merge_absent(data: t.Dict[str, t.Any], record: t.Optional[t.Dict[str, t.Any]
                  path: str = "settings file") -> MergeResult:
     """Settings data with what :func:`merge_present` recorded undone (``data`` itself is not modified).
 
-    Only a value that is still ours is touched: the user's earlier value comes back in its place, or the key
+    Only a value that is still ours is touched: the earlier value comes back in its place, or the key
     goes, with the ``auth`` and ``security`` objects that the merge created and that are empty now.
     """
     data = copy.deepcopy(data)
     result = MergeResult(data, None)
-    entry = (record or {}).get(RECORD_KEY)
-    if not isinstance(entry, dict):
-        return result
-    present, current = selected_type(data)
-    if not present or current != AUTH_TYPE_API_KEY:
-        if present:
-            result.notes.append("%s: %s is %r, not what the setup wrote; it was left as it is."
-                                % (path, SELECTED_TYPE_NAME, current))
-        return result
-    security = data[SECURITY]
-    auth = security[AUTH]
-    if entry.get("had"):
-        if entry.get("previous") != AUTH_TYPE_API_KEY:
-            auth[SELECTED_TYPE] = entry.get("previous")
-            result.restored_keys.append(SELECTED_TYPE_NAME)
-        return result
-    del auth[SELECTED_TYPE]
-    result.removed_keys.append(SELECTED_TYPE_NAME)
-    if not auth and entry.get("created_auth"):
+    created_security = created_auth = False
+    for key, record_key in reversed(_auth_keys(True)):
+        entry = (record or {}).get(record_key)
+        if not isinstance(entry, dict):
+            continue
+        name = SECURITY + "." + AUTH + "." + key
+        current = auth_value(data, key)
+        present = isinstance(data.get(SECURITY), dict) and isinstance(data[SECURITY].get(AUTH), dict) \
+            and key in data[SECURITY][AUTH]
+        if not present or current != AUTH_TYPE_API_KEY:
+            if present:
+                result.notes.append("%s: %s is %r, not what the setup wrote; it was left as it is." % (path, name, current))
+            continue
+        auth = data[SECURITY][AUTH]
+        if entry.get("had"):
+            if entry.get("previous") != AUTH_TYPE_API_KEY:
+                auth[key] = entry.get("previous")
+                result.restored_keys.append(name)
+            continue
+        del auth[key]
+        result.removed_keys.append(name)
+        created_security = created_security or bool(entry.get("created_security"))
+        created_auth = created_auth or bool(entry.get("created_auth"))
+    security = data.get(SECURITY)
+    if isinstance(security, dict) and security.get(AUTH) == {} and created_auth:
         del security[AUTH]
-        if not security and entry.get("created_security"):
+        if not security and created_security:
             del data[SECURITY]
     return result
 

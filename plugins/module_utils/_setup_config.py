@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 
 CONFIG_VERSION = 1
 VALUE_KEYS = ("host", "profile", "model", "opus", "sonnet", "haiku", "ttl", "settings_location",
-              "agents", "endpoint_style", "codex_model", "gemini_model")
+              "agents", "endpoint_style", "codex_model", "gemini_model", "settings_scope")
 CONFIG_KEYS = ("version",) + VALUE_KEYS
 # The values an earlier install can tell (claude_code_info's return names).
 PREVIOUS_KEYS = {"host": "host", "profile": "profile", "model": "model", "opus": "opus", "sonnet": "sonnet",
                  "haiku": "haiku", "ttl": "ttl_minutes", "endpoint_style": "gateway",
-                 "agents": "agents", "codex_model": "codex_model", "gemini_model": "gemini_model"}
+                 "agents": "agents", "codex_model": "codex_model", "gemini_model": "gemini_model",
+                 "settings_scope": "settings_scope"}
 DEFAULTS = {
     "profile": ws.DEFAULT_PROFILE,
     "model": ws.DEFAULT_MODEL,
@@ -35,6 +37,7 @@ DEFAULTS = {
     "endpoint_style": ws.ENDPOINT_STYLE_SERVING_ENDPOINTS,
     "codex_model": ws.DEFAULT_CODEX_MODEL,
     "gemini_model": ws.DEFAULT_GEMINI_MODEL,
+    "settings_scope": managed.SCOPE_USER,
 }
 MAX_CONFIG_BYTES = 64 * 1024
 
@@ -70,6 +73,11 @@ def validate_value(key: str, value: t.Any, source: str, notes: t.Optional[t.List
             return ws.validate_endpoint_style(value)
     except ws.ValidationError as exc:
         raise ConfigError("%s (from %s)" % (str(exc).rstrip("."), source)) from None
+    if key == "settings_scope":
+        try:
+            return managed.validate_scope(value)
+        except ValueError as exc:
+            raise ConfigError("%s (from %s)" % (exc, source)) from None
     if key == "settings_location":
         text = str(value).strip()
         if not text:

@@ -24,6 +24,12 @@ description:
     (one M(fmapi.coding_agents.token_helper) wrote), that lies in the user's own C(~/.claude) folder, and only when
     C(apiKeyHelper) is exactly that script's path; any other command (a script in a project's folder, which a
     cloned repository controls, C(sh -c ...), arguments) is never run. A login is never started (C(BROWSER=none)).
+  - Also reads Claude Code's managed settings (C(managed-settings.json) and the drop-ins in C(managed-settings.d),
+    in C(/etc/claude-code), or C(/Library/Application Support/ClaudeCode) on macOS), which beat every settings file
+    of the user. It reports the files (and whether this collection's drop-in is among them), warns about each
+    FMAPI key of the settings file the managed settings set otherwise (that value of the user's is ignored), and
+    about a managed C(apiKeyHelper) or base URL that is not this collection's while the settings file holds its
+    keys (the user's setup is then silently not used).
   - Never fails on a broken settings file or helper; it reports the problem in RV(checks) and as a warning.
 options:
   location:
@@ -73,6 +79,12 @@ options:
     description: Where the setup puts the collection's Claude Code plugin marketplace.
     type: path
     default: ~/.claude/fmapi-coding-agents/marketplace
+  managed_root:
+    description:
+      - The folder that stands for C(/) when looking for the managed settings (a copy of the tree made for MDM
+        tools, or a scratch folder). Only the folders from it down count when judging who can write them.
+    type: path
+    default: /
 extends_documentation_fragment:
   - fmapi.coding_agents.attributes
   - fmapi.coding_agents.attributes.IDEMPOTENT
@@ -249,6 +261,31 @@ helper_run:
       C(error) (its standard error, tokens masked).
   returned: always
   type: dict
+scope:
+  description:
+    - V(managed) when the FMAPI values come from the collection's drop-in in Claude Code's managed settings (a setup
+      with C(settings_scope=managed); the user's settings file holds none of them), else V(user). The values of the
+      setup (RV(host), RV(model), RV(api_key_helper), ...) are then the drop-in's.
+  returned: always
+  type: str
+  sample: user
+managed:
+  description:
+    - Claude Code's managed settings - C(dir) (their folder), C(files) (the files Claude Code merges, in its order),
+      C(drop_in) (this collection's drop-in) and C(drop_in_exists), C(problems) (files Claude Code leaves out, and
+      why), C(values) (what they pin of C(apiKeyHelper) and the FMAPI C(env) keys, by dotted key, tokens masked) and
+      C(origins) (the file each of those comes from), C(insecure_folders) (the drop-in and folders above it that
+      others than their owner can write), C(helper_is_ours) (the managed C(apiKeyHelper) runs this collection's
+      token helper), C(configured) (they set C(apiKeyHelper) and a Databricks C(env.ANTHROPIC_BASE_URL)), and
+      C(overridden) (each key of the settings file they set otherwise - C(key), C(user_value), C(managed_value),
+      C(file)).
+  returned: always
+  type: dict
+  sample: {dir: /etc/claude-code, files: [/etc/claude-code/managed-settings.d/50-fmapi-coding-agents.json],
+           drop_in: /etc/claude-code/managed-settings.d/50-fmapi-coding-agents.json, drop_in_exists: true, problems: [],
+           values: {apiKeyHelper: /usr/local/libexec/fmapi-coding-agents/fmapi-token-helper}, insecure_folders: [],
+           origins: {apiKeyHelper: /etc/claude-code/managed-settings.d/50-fmapi-coding-agents.json},
+           helper_is_ours: true, configured: true, overridden: []}
 checks:
   description: The checks, each with C(category), C(status), C(label), C(value) and C(fix).
   returned: always
@@ -259,6 +296,7 @@ checks:
        fix: ""}
 """
 
+import json
 import os
 import re
 import shlex
@@ -269,12 +307,18 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as mg
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper as th
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._claude_install import InstallReader, settings_path
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import read_bytes
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metadata import read_helper_metadata
 
 PLUGIN = {"marketplace": "fmapi-coding-agents", "plugin": "fmapi-coding-agents"}
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+# The settings FMAPI sets, as dotted keys: what a managed layer may pin over the user's.
+PINNED_KEYS = (cs.API_KEY_HELPER,) + tuple("%s.%s" % (cs.ENV, key) for key in cs.OWNED_ENV_KEYS)
+BASE_URL_KEY = "%s.%s" % (cs.ENV, cs.ENV_BASE_URL)
 
 
 def find_claude(environ: t.Mapping[str, str], given: t.Optional[str]) -> t.Dict[str, t.Any]:
@@ -327,6 +371,63 @@ def run_helper(path: str, timeout: int, module: AnsibleModule) -> t.Dict[str, t.
                 lines=len([line for line in stdout.splitlines() if line.strip()]),
                 has_spaces=any(char.isspace() for char in token),
                 error=ws.mask_tokens(" ".join(stderr[-4:]), [token] if token else []))
+
+
+def masked(value: t.Any) -> t.Any:
+    """``value`` with anything shaped like a token masked (strings only)."""
+    return ws.mask_tokens(value) if isinstance(value, str) else value
+
+
+def shown(value: t.Any) -> str:
+    """A settings value for a message: as JSON, tokens masked."""
+    return ws.mask_tokens(json.dumps(value, ensure_ascii=False))
+
+
+def managed_helper_is_ours(command: t.Any) -> bool:
+    """Whether a managed apiKeyHelper runs this collection's token helper: the system one a managed setup names,
+    or a script carrying the collection's metadata line."""
+    path = cs.helper_path_from_command(command)
+    if not path or not os.path.isabs(path):
+        return False
+    if path == mg.SYSTEM_TOKEN_HELPER:
+        return True
+    try:
+        raw = read_bytes(path) if os.path.isfile(path) else None
+    except OSError:
+        raw = None
+    return "version" in (read_helper_metadata((raw or b"")[:8192].decode("utf-8", "replace")) or {})
+
+
+def read_managed(root: str, user_data: t.Dict[str, t.Any]) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
+    """Claude Code's managed settings under ``root`` and what they override of ``user_data`` (the settings file
+    read): (what the module returns as ``managed``, the values to keep out of any output)."""
+    directory = mg.claude_dir(None, root)
+    drop_in = mg.claude_drop_in(None, root)
+    files = mg.claude_layer_files(directory)
+    data, origins, problems = mg.read_claude_layer(directory)
+    secrets = cs.secret_values(data)
+    for path in files:
+        try:
+            secrets.extend(cs.secret_values_in_text(cs.decode_for_display(read_bytes(path))))
+        except OSError:
+            pass
+    flat = mg.flatten(data)
+    pinned = [key for key in PINNED_KEYS if key in flat]
+    helper = flat.get(cs.API_KEY_HELPER)
+    drop_in_exists = os.path.isfile(drop_in)
+    managed = dict(
+        dir=directory, files=files, drop_in=drop_in, drop_in_exists=drop_in_exists,
+        problems=[ws.mask_tokens(problem, secrets) for problem in problems],
+        values=dict((key, masked(flat[key])) for key in pinned),
+        origins=dict((key, origins.get(key)) for key in pinned),
+        insecure_folders=mg.insecure_under(drop_in, root) if drop_in_exists else [],
+        helper_is_ours=managed_helper_is_ours(helper),
+        configured=cs.split_base_url(flat.get(BASE_URL_KEY))[1] is not None and isinstance(helper, str)
+        and bool(helper.strip()),
+        overridden=[dict(key=key, user_value=masked(mine), managed_value=masked(theirs), file=origins.get(key))
+                    for key, mine, theirs in mg.overridden(data, user_data, PINNED_KEYS)],
+    )  # type: t.Dict[str, t.Any]
+    return managed, secrets
 
 
 class Checks:
@@ -403,7 +504,12 @@ class Checks:
     def configuration(self) -> None:
         info = self.info
         path = info["settings_path"]
-        if not info["settings_exists"]:
+        if info.get("scope") == "managed":
+            self.add(ck.CONFIGURATION, ck.PASS, "Settings file", "managed: %s (the FMAPI keys are enforced for every "
+                     "user; %s holds none of them)" % (info["managed"]["drop_in"], path))
+            self.fmapi_keys()
+            self.api_key_helper()
+        elif not info["settings_exists"]:
             self.add(ck.CONFIGURATION, ck.FAIL, "Settings file", "No FMAPI configuration found: %s does not exist"
                      % path, ck.SETUP_WITH_HOST)
         elif not info["settings_valid"]:
@@ -418,6 +524,7 @@ class Checks:
             self.fmapi_keys()
             self.api_key_helper()
         self.settings_mode()
+        self.managed_settings()
         self.plugin()
         self.legacy()
 
@@ -475,6 +582,51 @@ class Checks:
                      "chmod 600 %s" % shlex.quote(path))
         else:
             self.add(ck.CONFIGURATION, ck.PASS, label, "mode %s" % mode)
+
+    def managed_settings(self) -> None:
+        """Claude Code's managed settings: which files, whether ours is safe, and what they take from the user's."""
+        managed = self.info.get("managed")
+        if not managed:
+            return
+        label = "Managed settings"
+        drop_in, files, folders = managed["drop_in"], managed["files"], managed["insecure_folders"]
+        for problem in managed["problems"]:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "%s; Claude Code leaves that file out" % problem,
+                     "Fix it, or ask whoever manages it")
+        if folders:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "%s: %s can be written by others than the owner, who could "
+                     "change what Claude Code runs for its token" % (drop_in, ", ".join(folders)), mg.insecure_fix(folders))
+        elif managed["drop_in_exists"]:
+            others = [path for path in files if path != drop_in]
+            self.add(ck.CONFIGURATION, ck.PASS, label, "%s, over the user's settings%s"
+                     % (drop_in, "; also %s" % ", ".join(others) if others else ""))
+        elif files:
+            self.add(ck.CONFIGURATION, ck.INFO, label, "%s (not this collection's)" % ", ".join(files))
+        self.managed_replaces_setup()
+        path = self.info["settings_path"]
+        for item in managed["overridden"]:
+            value, fix = mg.override_note(item["key"], path, item["file"], shown(item["managed_value"]))
+            self.add(ck.CONFIGURATION, ck.WARN, "Overridden setting", value, fix)
+
+    def managed_replaces_setup(self) -> None:
+        """A managed helper or base URL not of this collection, which silently takes the place of the user's setup."""
+        info = self.info
+        managed = info["managed"]
+        values, origins = managed["values"], managed["origins"]
+        if not info["installed"]:
+            return
+        setup = "the FMAPI setup in %s" % info["settings_path"]
+        replaced = []
+        if cs.API_KEY_HELPER in values and not managed["helper_is_ours"]:
+            replaced.append((cs.API_KEY_HELPER, "not this collection's token helper: Claude Code takes its token from "
+                             "that command, not from %s" % setup))
+        if BASE_URL_KEY in values and cs.split_base_url(values[BASE_URL_KEY])[1] is None:
+            replaced.append((BASE_URL_KEY, "not a Databricks URL: Claude Code sends its requests there, not to the "
+                             "workspace of %s" % setup))
+        for key, consequence in replaced:
+            self.add(ck.CONFIGURATION, ck.WARN, "Managed settings", "%s sets %s to %s, %s"
+                     % (origins[key], key, shown(values[key]), consequence),
+                     "Ask whoever manages %s to remove %s from it" % (origins[key], key))
 
     def plugin(self) -> None:
         plugin = self.info.get("plugin") or {}
@@ -552,6 +704,7 @@ def main() -> None:
             claude_command=dict(type="path"),
             find_claude=dict(type="bool", default=True),
             plugin_source=dict(type="path", default="~/.claude/fmapi-coding-agents/marketplace"),
+            managed_root=dict(type="path", default="/"),
         ),
         supports_check_mode=True,
     )
@@ -561,7 +714,12 @@ def main() -> None:
     reader = InstallReader(home)
     info = reader.read(os.path.abspath(path), params["helper_path"],
                        dict(PLUGIN, source=os.path.abspath(params["plugin_source"])))
-    module.no_log_values.update(value for value in reader.secrets if value)
+    managed, managed_secrets = read_managed(params["managed_root"], reader.data)
+    info["managed"] = managed
+    info["scope"] = "user"
+    if not info["installed"] and managed["drop_in_exists"]:
+        use_managed_setup(info, home, params["managed_root"], managed["drop_in"], reader)
+    module.no_log_values.update(value for value in reader.secrets + managed_secrets if value)
     location = params["location"]
     if not params["path"] and location not in ws.SETTINGS_LOCATIONS and not os.path.isdir(ws.expand_home(location, {"HOME": home})):
         # A typo must not make a project folder appear out of nothing.
@@ -581,6 +739,28 @@ def main() -> None:
                      summary=summary(info), removable=removable(info), **info)
 
 
+# What a managed setup (settings_scope=managed) tells of the setup when the user's settings hold none of it.
+EFFECTIVE_KEYS = ("installed", "host", "gateway", "base_url", "profile", "databricks_cli", "model", "opus", "sonnet",
+                  "haiku", "ttl_minutes", "ttl_in_settings", "deny_web_search", "api_key_helper", "helper_path",
+                  "helper_exists", "helper_executable", "helper_metadata")
+
+
+def use_managed_setup(info: t.Dict[str, t.Any], home: str, root: str, drop_in: str, reader: InstallReader) -> None:
+    """Take the FMAPI values from the collection's managed drop-in (the setup of settings_scope=managed): the
+    user's settings hold none of them then, and the managed layer is what Claude Code uses."""
+    managed_reader = InstallReader(home)
+    helper = mg.under(root, mg.SYSTEM_TOKEN_HELPER)
+    effective = managed_reader.read(drop_in, helper)
+    reader.secrets.extend(managed_reader.secrets)
+    if not effective["installed"]:
+        return
+    info.update((key, effective[key]) for key in EFFECTIVE_KEYS)
+    # The machine's helper, root's, at the path a managed setup writes: as safe to run as the user's own.
+    info["helper_is_ours"] = "version" in effective["helper_metadata"] and \
+        effective["api_key_helper"] == th.helper_command(mg.SYSTEM_TOKEN_HELPER)
+    info["scope"] = "managed"
+
+
 def models(info: t.Dict[str, t.Any]) -> t.Dict[str, str]:
     """The configured endpoint of each model setting, empty when unset."""
     return dict((role, info.get(role) or "") for role in ("model", "opus", "sonnet", "haiku"))
@@ -588,14 +768,17 @@ def models(info: t.Dict[str, t.Any]) -> t.Dict[str, str]:
 
 def summary(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
     """What is configured, for a status dashboard."""
-    if not info["installed"]:
-        return []
-    ttl = info["ttl_minutes"]
-    rows = [("Workspace", info["host"] or "not set"), ("Profile", info["profile"] or ws.DEFAULT_PROFILE)]
-    roles = (("Model", "model"), ("Opus", "opus"), ("Sonnet", "sonnet"), ("Haiku", "haiku"))
-    rows += [(label, info[role] or "not set") for label, role in roles]
-    rows += [("Token refresh", "every %s min" % ttl if ttl else "not set"), ("Settings", info["settings_path"]),
-             ("Token helper", info["helper_path"] or "apiKeyHelper is not set")]
+    rows = []  # type: t.List[t.Tuple[str, str]]
+    if info["installed"]:
+        ttl = info["ttl_minutes"]
+        rows = [("Workspace", info["host"] or "not set"), ("Profile", info["profile"] or ws.DEFAULT_PROFILE)]
+        roles = (("Model", "model"), ("Opus", "opus"), ("Sonnet", "sonnet"), ("Haiku", "haiku"))
+        rows += [(label, info[role] or "not set") for label, role in roles]
+        rows += [("Token refresh", "every %s min" % ttl if ttl else "not set"), ("Settings", info["settings_path"]),
+                 ("Token helper", info["helper_path"] or "apiKeyHelper is not set")]
+    managed = info.get("managed") or {}
+    if managed.get("drop_in_exists"):
+        rows.append(("Managed settings", managed["drop_in"]))
     return [dict(label=label, value=value) for label, value in rows]
 
 

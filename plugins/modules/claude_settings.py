@@ -152,6 +152,17 @@ options:
         user made stays.
     type: bool
     default: true
+  scope:
+    description:
+      - V(user) writes a user's (or a project's) settings file, mode V(0600) in a V(0700) folder.
+      - V(managed) writes a file of Claude Code's managed layer (the collection's drop-in in
+        C(managed-settings.d), see O(path)), which beats every user and project setting. The file gets mode V(0644)
+        in V(0755) folders, so that every user's Claude Code can read it; run it as root. O(plugin) is not
+        allowed, since plugins are declared per user.
+    type: str
+    choices: [user, managed]
+    default: user
+    version_added: 0.3.0
   repair:
     description:
       - What to do with a settings file Claude Code cannot read either (invalid JSON, not UTF-8, not a JSON object)
@@ -211,6 +222,14 @@ EXAMPLES = r"""
     haiku: databricks-claude-haiku-4-5
     ttl_minutes: 15
     backup: true
+
+- name: Enforce the settings for every user of the machine (Claude Code's managed layer, a drop-in of its own)
+  fmapi.coding_agents.claude_settings:
+    path: /etc/claude-code/managed-settings.d/50-fmapi-coding-agents.json
+    scope: managed
+    host: https://my-workspace.cloud.databricks.com
+    token_helper: /usr/local/libexec/fmapi-coding-agents/fmapi-token-helper
+  become: true
 
 - name: Move an unreadable settings file aside and start again
   fmapi.coding_agents.claude_settings:
@@ -309,6 +328,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_plugin as cp
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
     BackupError,
@@ -517,6 +537,8 @@ class ClaudeSettings:
         self.module = module
         self.params = module.params
         self.path = expand(self.params["path"])
+        self.scope = self.params["scope"]
+        self.file_mode, self.directory_mode = managed.modes(self.scope, cs.SETTINGS_MODE, cs.DIRECTORY_MODE)
         self.state_path = cs.state_file_path(self.path)
 
     def fail(self, msg: str, **kwargs: t.Any) -> None:
@@ -664,13 +686,13 @@ class ClaudeSettings:
                 else:
                     directory = os.path.dirname(write_target(self.path))
                     if not os.path.isdir(directory):
-                        ensure_directory(directory, cs.DIRECTORY_MODE)
-                    atomic_write(self.module, self.path, new_raw, cs.SETTINGS_MODE)
+                        ensure_directory(directory, self.directory_mode)
+                    atomic_write(self.module, self.path, new_raw, self.file_mode)
             if state_changed:
                 if new_state_raw is None:
                     remove_file(self.state_path)
                 else:
-                    atomic_write(self.module, self.state_path, new_state_raw, cs.SETTINGS_MODE)
+                    atomic_write(self.module, self.state_path, new_state_raw, managed.state_mode(self.scope, cs.SETTINGS_MODE))
         except OSError as exc:
             self.fail("Cannot write %s: %s" % (exc.filename or self.path, to_native(exc.strerror or exc)),
                       backup_file=result["backup_file"])
@@ -705,12 +727,16 @@ def main() -> None:
             haiku=dict(type="str", default=ws.DEFAULT_HAIKU_MODEL),
             ttl_minutes=dict(type="int", default=ws.DEFAULT_TTL_MINUTES),
             deny_web_search=dict(type="bool", default=True),
+            scope=dict(type="str", choices=list(managed.SCOPES), default=managed.SCOPE_USER),
             repair=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("api_key_helper", "token_helper")],
         supports_check_mode=True,
     )
+    if module.params["scope"] == managed.SCOPE_MANAGED and module.params["plugin"]:
+        module.fail_json(msg="plugin cannot be declared in managed settings (scope=managed): plugins are declared in "
+                             "each user's ~/.claude/settings.json; leave plugin out of this task")
     if module.params["state"] == "present" and module.params["fmapi_keys"]:
         missing = [name for name in ("host", "api_key_helper") if not module.params[name]]
         if missing == ["api_key_helper"] and module.params["token_helper"]:

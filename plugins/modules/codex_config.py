@@ -117,6 +117,17 @@ options:
       - An empty mapping removes headers this module set earlier.
     type: dict
     default: {}
+  scope:
+    description:
+      - V(user) writes the user's C(config.toml) (mode V(0600) in a V(0700) folder when it creates them).
+      - V(managed) writes Codex's managed configuration, O(path) V(/etc/codex/managed_config.toml), which beats the
+        user's C(config.toml) and C(-c) overrides. The keys are merged like in the user's file, so a customer's own
+        keys and tables stay; a new file gets mode V(0644) in a V(0755) folder, so that every user's Codex can read
+        it, and an existing file keeps its mode. Run it as root.
+    type: str
+    choices: [user, managed]
+    default: user
+    version_added: 0.3.0
   repair:
     description:
       - What to do with a config.toml Codex cannot read either (not UTF-8, not valid TOML) or whose
@@ -269,6 +280,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _codex_config as cc
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
     BackupError,
@@ -298,6 +310,8 @@ class CodexConfig:
         self.params = module.params
         self.path = expand(self.params["path"] or cc.config_file_path(os.environ))
         self.state_path = cc.state_file_path(self.path)
+        self.scope = self.params["scope"]
+        self.file_mode, self.directory_mode = managed.modes(self.scope, cc.CONFIG_MODE, cc.DIRECTORY_MODE)
 
     def desired(self) -> cc.Desired:
         """The validated values of state=present; ConfigError says what to fix."""
@@ -441,13 +455,13 @@ class CodexConfig:
                     target = write_target(self.path)
                     directory = os.path.dirname(target)
                     if not os.path.isdir(directory):
-                        ensure_directory(directory, cc.DIRECTORY_MODE)
-                    atomic_write(self.module, self.path, t.cast(bytes, new_raw), mode_of(target) or cc.CONFIG_MODE)
+                        ensure_directory(directory, self.directory_mode)
+                    atomic_write(self.module, self.path, t.cast(bytes, new_raw), mode_of(target) or self.file_mode)
             if state_changed:
                 if new_state_raw is None:
                     remove_file(self.state_path)
                 else:
-                    atomic_write(self.module, self.state_path, new_state_raw, cc.CONFIG_MODE)
+                    atomic_write(self.module, self.state_path, new_state_raw, managed.state_mode(self.scope, cc.CONFIG_MODE))
         except OSError as exc:
             self.module.fail_json(msg="Cannot write %s: %s" % (exc.filename or self.path, to_native(exc.strerror or exc)),
                                   path=self.path, backup_file=result["backup_file"])
@@ -474,6 +488,7 @@ def main() -> None:
             auth_timeout_ms=dict(type="int", default=cc.DEFAULT_AUTH_TIMEOUT_MS),
             refresh_interval_ms=dict(type="int", default=cc.DEFAULT_REFRESH_INTERVAL_MS),
             http_headers=dict(type="dict", default={}),
+            scope=dict(type="str", choices=list(managed.SCOPES), default=managed.SCOPE_USER),
             repair=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
         ),

@@ -24,6 +24,10 @@ description:
   - Codex runs with the environment of the module, less the C(DATABRICKS_*) variables that would override the token
     helper's profile, and with E(CODEX_HOME) set to the folder of O(path). Never fails on a broken setup; it reports
     it.
+  - Also reads Codex's managed configuration (C(/etc/codex/managed_config.toml)), which beats the user's
+    configuration and C(-c) overrides. It reports whether it holds the Databricks provider, warns about each key of
+    config.toml it sets otherwise (that value of the user's is ignored), and about a managed C(model_provider) that is
+    not the Databricks provider while config.toml selects it (the user's setup is then silently not used).
 options:
   path:
     description:
@@ -54,6 +58,12 @@ options:
         When given, a configured C(model) that is not one of them is a failed check.
     type: list
     elements: str
+  managed_root:
+    description:
+      - The folder that stands for C(/) when looking for the managed configuration (a copy of the tree made for MDM
+        tools, or a scratch folder). Only the folders from it down count when judging who can write them.
+    type: path
+    default: /
 requirements:
   - tomlkit, or Python 3.11 or later (its tomllib), to read config.toml
 extends_documentation_fragment:
@@ -220,6 +230,29 @@ summary:
   returned: always
   type: list
   elements: dict
+scope:
+  description:
+    - V(managed) when the Databricks provider comes from Codex's managed configuration (a setup with
+      C(settings_scope=managed); the user's config.toml holds none of it), else V(user). The values of the setup
+      (RV(host), RV(model), RV(auth_command), ...) are then the managed configuration's.
+  returned: always
+  type: str
+  sample: user
+managed:
+  description:
+    - Codex's managed configuration - C(path), C(exists), C(valid), C(error), C(provider_present) (it has
+      C([model_providers.databricks])), C(model), C(model_provider), C(base_url) and C(auth_command) (of that
+      provider), C(values) (what it pins of C(model), C(model_provider), the provider's C(base_url) and
+      C(auth.command), by dotted key), C(insecure_folders) (the file and folders above it that others than their
+      owner can write, when it has the provider), C(configured) (it has the provider and selects it), and
+      C(overridden) (each key of config.toml it sets otherwise - C(key), C(user_value), C(managed_value), C(file)).
+      Tokens are masked.
+  returned: always
+  type: dict
+  sample: {path: /etc/codex/managed_config.toml, exists: true, valid: true, error: null, provider_present: true,
+           model: databricks-gpt-5-5, model_provider: databricks, base_url: "https://my-workspace.cloud.databricks.com/ai-gateway/codex/v1",
+           auth_command: /usr/local/libexec/fmapi-coding-agents/fmapi-token-helper, values: {model: databricks-gpt-5-5},
+           insecure_folders: [], configured: true, overridden: []}
 checks:
   description: The checks, each with C(category), C(status), C(label), C(value) and C(fix).
   returned: always
@@ -240,6 +273,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _codex_config as cc
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as mg
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._databricks_cli import CliRun, run_cli
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import mode_of, read_bytes
@@ -252,6 +286,9 @@ SETUP_CODEX_WITH_HOST = SETUP_CODEX + " -e host=https://<your-workspace>"
 DOCTOR_CONFIG = "config.load"
 DOCTOR_REACHABILITY = "network.provider_reachability"
 DOCTOR_AUTH = "auth.credentials"
+# What a managed configuration may pin over the user's (dotted keys): compared, and the ones returned.
+OVERRIDABLE_KEYS = (cc.MODEL, cc.MODEL_PROVIDER, cc.PROVIDER_TABLE)
+PINNED_KEYS = (cc.MODEL, cc.MODEL_PROVIDER, cc.PROVIDER_TABLE + "." + cc.BASE_URL, cc.AUTH_TABLE + "." + cc.COMMAND)
 # Codex's words when it cannot load its configuration (`Error loading configuration: ...`, `failed to load ...`).
 _LOAD_ERROR = re.compile(r"^(?:Error loading config(?:uration|\.toml)?:\s*|Error:\s*failed to load.*)", re.IGNORECASE)
 
@@ -351,6 +388,7 @@ class Reader:
         self.config_path = config_path
         self.warnings = []  # type: t.List[str]
         self.secrets = []  # type: t.List[str]
+        self.data = {}  # type: t.Dict[str, t.Any]
 
     def read(self) -> t.Dict[str, t.Any]:
         info = dict(installed=False, config_path=self.config_path, config_exists=False, config_valid=True,
@@ -379,6 +417,7 @@ class Reader:
                 info.update(config_valid=False, config_error=exc.message)
         if info["config_error"]:
             self.warnings.append(info["config_error"] + "; nothing could be read from it.")
+        self.data = data
         info.update(cc.describe(data))
         info["installed"] = bool(info["provider_present"] and info["base_url"])
         command = info["auth_command"]
@@ -415,6 +454,56 @@ class Reader:
         return read_helper_metadata(head) or {}
 
 
+# What a managed setup (settings_scope=managed) tells of the setup when the user's config.toml holds none of it.
+EFFECTIVE_KEYS = ("installed", "provider_present", "provider_selected", "model_provider", "host", "endpoint_style",
+                  "base_url", "wire_api", "model", "auth_command", "auth_args", "auth_command_ok", "auth_timeout_ms",
+                  "refresh_interval_ms", "header_names", "profile", "helper_is_ours")
+
+
+def use_managed_setup(info: t.Dict[str, t.Any], root: str, reader: "Reader") -> None:
+    """Take the setup's values from Codex's managed configuration (settings_scope=managed): the user's config.toml
+    holds none of them then, and the managed configuration is what Codex uses."""
+    managed_reader = Reader(mg.codex_config(None, root))
+    effective = managed_reader.read()
+    reader.secrets.extend(managed_reader.secrets)
+    if not effective["installed"]:
+        return
+    if effective["auth_command"] == mg.SYSTEM_TOKEN_HELPER:
+        # The machine's helper, wherever this tree is (managed_root).
+        helper = mg.under(root, mg.SYSTEM_TOKEN_HELPER)
+        metadata = managed_reader.helper_metadata(helper)
+        effective["auth_command_ok"] = ws.is_executable_file(helper)
+        effective["helper_is_ours"] = "version" in metadata
+        effective["profile"] = metadata.get("profile") if isinstance(metadata.get("profile"), str) else None
+    info.update((key, effective.get(key)) for key in EFFECTIVE_KEYS)
+    info["scope"] = "managed"
+
+
+def read_managed(root: str, user_data: t.Dict[str, t.Any]) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
+    """Codex's managed configuration under ``root`` and what it overrides of ``user_data`` (config.toml): (what the
+    module returns as ``managed``, the values to keep out of any output)."""
+    reader = Reader(mg.codex_config(None, root))
+    found = reader.read()
+    secrets = reader.secrets
+
+    def masked(value: t.Any) -> t.Any:
+        return ws.mask_tokens(value, secrets) if isinstance(value, str) else value
+
+    flat = mg.flatten(reader.data)
+    path = found["config_path"]
+    managed = dict(
+        path=path, exists=found["config_exists"] or not found["config_valid"], valid=found["config_valid"],
+        error=found["config_error"], provider_present=found["provider_present"],
+        values=dict((key, masked(flat[key])) for key in PINNED_KEYS if key in flat),
+        insecure_folders=mg.insecure_under(path, root) if found["provider_present"] else [],
+        configured=found["provider_present"] and found["provider_selected"],
+        overridden=[dict(key=key, user_value=masked(mine), managed_value=masked(theirs), file=path)
+                    for key, mine, theirs in mg.overridden(reader.data, user_data, OVERRIDABLE_KEYS)],
+    )  # type: t.Dict[str, t.Any]
+    managed.update((key, masked(found[key])) for key in ("model", "model_provider", "base_url", "auth_command"))
+    return managed, secrets
+
+
 class Checks:
     """Judges one setup; each method adds its checks."""
 
@@ -434,6 +523,7 @@ class Checks:
     def all(self) -> t.List[t.Dict[str, str]]:
         self.codex_cli()
         self.config_file()
+        self.managed_config()
         self.loaded_by_codex()
         self.reachability()
         self.model()
@@ -474,7 +564,10 @@ class Checks:
                      "Fix the TOML at the line and column named (Codex cannot load it either), or run: %s -e "
                      "codex_repair_config=true  (keeps the old file as a backup beside it)" % SETUP_CODEX)
             return
-        if not info["config_exists"]:
+        if info.get("scope") == "managed":
+            self.add(ck.CONFIGURATION, ck.PASS, label, "managed: %s uses the Databricks provider for every user"
+                     % info["managed"]["path"])
+        elif not info["config_exists"]:
             self.add(ck.CONFIGURATION, ck.FAIL, label, "No Databricks configuration for Codex: %s does not exist" % path,
                      SETUP_CODEX_WITH_HOST)
         elif not info["installed"]:
@@ -562,6 +655,36 @@ class Checks:
             self.add(ck.CONFIGURATION, ck.INFO, "Codex config permissions", "%s has mode %s (it holds no token; "
                      "other tools' secrets in it would be readable)" % (path, mode), "chmod 600 %s" % shlex.quote(path))
 
+    def managed_config(self) -> None:
+        """Codex's managed configuration: whether it has the provider, is safe, and what it takes from the user's."""
+        managed = self.info.get("managed")
+        if not managed or not managed["exists"]:
+            return
+        label = "Codex managed config"
+        path, folders = managed["path"], managed["insecure_folders"]
+        if not managed["valid"]:
+            self.add(ck.CONFIGURATION, ck.WARN, label, managed["error"], "Fix it, or ask whoever manages it")
+            return
+        if folders:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "%s: %s can be written by others than the owner, who could "
+                     "change the command Codex runs for its token" % (path, ", ".join(folders)), mg.insecure_fix(folders))
+        elif managed["provider_present"]:
+            self.add(ck.CONFIGURATION, ck.PASS, label, "%s: the Databricks provider%s, over the user's config"
+                     % (path, " (model %s)" % managed["model"] if managed["model"] else ""))
+        else:
+            self.add(ck.CONFIGURATION, ck.INFO, label, "%s (no Databricks provider: not this collection's)" % path)
+        provider = managed["model_provider"]
+        info = self.info
+        if info["installed"] and info["provider_selected"] and provider is not None and provider != cc.PROVIDER_ID:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "%s sets model_provider = %s, not this collection's Databricks "
+                     "provider: Codex does not use the FMAPI setup in %s"
+                     % (path, json.dumps(provider), info["config_path"]),
+                     "Ask whoever manages %s to remove model_provider from it" % path)
+        for item in managed["overridden"]:
+            value, fix = mg.override_note(item["key"], info["config_path"], item["file"],
+                                          ws.mask_tokens(json.dumps(item["managed_value"], ensure_ascii=False)))
+            self.add(ck.CONFIGURATION, ck.WARN, "Codex overridden setting", value, fix)
+
     def loaded_by_codex(self) -> None:
         label = "Codex loads config"
         load = self.config_load
@@ -648,14 +771,17 @@ class Checks:
 
 def summary(info: t.Dict[str, t.Any], codex: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
     """What is configured, for a status dashboard."""
-    if not info["installed"]:
-        return []
-    rows = [("Codex CLI", "%s (%s)" % (codex["version"], codex["path"]) if codex["version"] else "not found"),
-            ("Workspace", info["host"] or info["base_url"] or "not set"),
-            ("Endpoint style", info["endpoint_style"] or "custom base_url"),
-            ("Model", info["model"] or "not set"),
-            ("Config", info["config_path"]),
-            ("Token helper", info["auth_command"] or "not set")]
+    rows = []  # type: t.List[t.Tuple[str, str]]
+    if info["installed"]:
+        rows = [("Codex CLI", "%s (%s)" % (codex["version"], codex["path"]) if codex["version"] else "not found"),
+                ("Workspace", info["host"] or info["base_url"] or "not set"),
+                ("Endpoint style", info["endpoint_style"] or "custom base_url"),
+                ("Model", info["model"] or "not set"),
+                ("Config", info["config_path"]),
+                ("Token helper", info["auth_command"] or "not set")]
+    managed = info.get("managed") or {}
+    if managed.get("provider_present"):
+        rows.append(("Managed config", managed["path"]))
     return [dict(label=label, value=value) for label, value in rows]
 
 
@@ -679,6 +805,7 @@ def main() -> None:
             run_doctor=dict(type="bool", default=False),
             doctor_timeout=dict(type="int", default=60),
             available_models=dict(type="list", elements="str"),
+            managed_root=dict(type="path", default="/"),
         ),
         supports_check_mode=True,
     )
@@ -686,7 +813,11 @@ def main() -> None:
     config_path = os.path.abspath(params["path"] or cc.config_file_path(os.environ))
     reader = Reader(config_path)
     info = reader.read()
-    module.no_log_values.update(value for value in reader.secrets if value)
+    info["managed"], managed_secrets = read_managed(params["managed_root"], reader.data)
+    info["scope"] = "user"
+    if not info["installed"] and info["managed"]["configured"]:
+        use_managed_setup(info, params["managed_root"], reader)
+    module.no_log_values.update(value for value in reader.secrets + managed_secrets if value)
     env = codex_environment(os.environ, config_path)
     timeout = max(1, params["doctor_timeout"])
     codex = dict(found=False, path=None, version=None, version_ok=False, on_path=False, output="")  # type: t.Dict[str, t.Any]

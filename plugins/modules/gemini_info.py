@@ -25,6 +25,11 @@ description:
     the real Gemini CLI, proving the chain up to the request. It runs only a launcher that carries this
     collection's metadata line. A login is never started (C(BROWSER=none)); the token is never returned or
     logged.
+  - The system settings are the managed layer of Gemini CLI, which beats the user's settings. Gemini CLI reads them
+    only while the file and every folder above it can be written by nobody but their owner; RV(managed) and
+    RV(checks) say whether it skips them, whether they are this collection's (they pin
+    C(security.auth.enforcedType) to C(gemini-api-key)), and which keys of the user settings they set otherwise
+    (that value of the user's is ignored).
   - Never fails on a broken file; it reports the problem in RV(checks).
 options:
   launcher:
@@ -44,9 +49,16 @@ options:
     type: path
   system_settings_path:
     description:
-      - The system settings file, which beats the user's. By default E(GEMINI_CLI_SYSTEM_SETTINGS_PATH), else
-        C(/etc/gemini-cli/settings.json) (C(/Library/Application Support/GeminiCli/settings.json) on macOS).
+      - The system settings file, which beats the user's. By default C(etc/gemini-cli/settings.json)
+        (C(Library/Application Support/GeminiCli/settings.json) on macOS) in O(managed_root) when that is not C(/),
+        else E(GEMINI_CLI_SYSTEM_SETTINGS_PATH), else C(/etc/gemini-cli/settings.json) (or the macOS one).
     type: path
+  managed_root:
+    description:
+      - The folder that stands for C(/) when looking for the system settings (a copy of the tree made for MDM tools,
+        or a scratch folder). Only the folders from it down count when judging whether Gemini CLI would skip them.
+    type: path
+    default: /
   project_dir:
     description:
       - A project folder whose C(.gemini/settings.json) to check as well (Gemini CLI reads it once the folder is
@@ -152,6 +164,20 @@ system_settings:
   description: The system settings - C(path), C(exists), C(valid), C(error), C(selected_type), C(enforced_type).
   returned: always
   type: dict
+managed:
+  description:
+    - The system settings as Gemini CLI's managed layer - C(path), C(exists), C(valid), C(error), C(selected_type),
+      C(enforced_type), C(model_name), C(values) (what they pin of C(security.auth.*) and C(model.name), by dotted
+      key, tokens masked), C(insecure_folders) (the file and folders above it that others than their owner can
+      write), C(skipped) (Gemini CLI skips the file because of them), C(ours) (they pin C(security.auth.enforcedType)
+      to C(gemini-api-key), as this collection writes them), and C(overridden) (each key of the user settings they
+      set otherwise - C(key), C(user_value), C(managed_value), C(file); empty when Gemini CLI skips them).
+  returned: always
+  type: dict
+  sample: {path: /etc/gemini-cli/settings.json, exists: true, valid: true, error: null, selected_type: gemini-api-key,
+           enforced_type: gemini-api-key, model_name: null, insecure_folders: [], skipped: false, ours: true,
+           values: {security.auth.selectedType: gemini-api-key, security.auth.enforcedType: gemini-api-key},
+           overridden: []}
 project_settings:
   description: The settings of O(project_dir), like RV(system_settings), or V(null) without O(project_dir).
   returned: always
@@ -179,6 +205,7 @@ removable:
   elements: dict
 """
 
+import json
 import os
 import shlex
 import shutil
@@ -192,10 +219,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _checks as ck
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _gemini as gm
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as mg
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import read_bytes
 
 SETUP_GEMINI = ck.SETUP_COMMAND + " -e agents=gemini"
+# What the system settings may pin over the user's (dotted keys).
+PINNED_KEYS = ("%s.%s" % (gm.SECURITY, gm.AUTH), "%s.%s" % (gm.MODEL, gm.MODEL_NAME))
 _STDERR_LINES = 6
 
 
@@ -284,8 +314,13 @@ class Checks:
         self.launcher()
         self.command()
         self.settings()
-        self.overriding("Gemini system settings", self.info["system_settings"],
-                        "ask whoever manages this machine to set it to %s or remove it" % gm.AUTH_TYPE_API_KEY)
+        if self.info["managed"]["skipped"]:
+            self.add(ck.CONFIGURATION, ck.SKIP, "Gemini system settings", "Gemini CLI skips %s (see Gemini managed "
+                     "settings)" % self.info["system_settings"]["path"])
+        else:
+            self.overriding("Gemini system settings", self.info["system_settings"],
+                            "ask whoever manages this machine to set it to %s or remove it" % gm.AUTH_TYPE_API_KEY)
+        self.managed_settings()
         if self.info["project_settings"] is not None:
             self.overriding("Gemini project settings", self.info["project_settings"],
                             "set it to %s or remove it from that file" % gm.AUTH_TYPE_API_KEY)
@@ -366,6 +401,12 @@ class Checks:
         settings = self.info["settings"]
         path = settings["path"]
         fix = "%s  (sets it; your other settings stay)" % SETUP_GEMINI
+        managed = self.info.get("managed") or {}
+        if managed.get("ours") and not managed.get("skipped"):
+            # settings_scope=managed: the system settings select and enforce it for every user.
+            self.add(ck.CONFIGURATION, ck.PASS, label, "managed: %s enforces %s = %s for every user"
+                     % (managed["path"], gm.SELECTED_TYPE_NAME, gm.AUTH_TYPE_API_KEY))
+            return
         if not settings["exists"]:
             self.add(ck.CONFIGURATION, ck.FAIL, label, "%s does not exist, so Gemini CLI does not use the token "
                      "(%s is not %s)" % (path, gm.SELECTED_TYPE_NAME, gm.AUTH_TYPE_API_KEY), fix)
@@ -410,6 +451,27 @@ class Checks:
         else:
             self.add(ck.CONFIGURATION, ck.PASS, label, "%s does not override the auth type" % path)
 
+    def managed_settings(self) -> None:
+        """The system settings as the managed layer: skipped, ours, and what they take from the user's settings."""
+        managed = self.info["managed"]
+        if not managed["exists"] or not managed["valid"]:
+            return
+        label = "Gemini managed settings"
+        path, folders = managed["path"], managed["insecure_folders"]
+        if managed["skipped"]:
+            self.add(ck.CONFIGURATION, ck.WARN, label, "Gemini CLI skips %s: %s can be written by others than the "
+                     "owner, so nothing in it is enforced" % (path, ", ".join(folders)), mg.insecure_fix(folders))
+            return
+        if managed["ours"]:
+            self.add(ck.CONFIGURATION, ck.PASS, label, "%s pins security.auth.%s = %s%s, over the user's settings"
+                     % (path, gm.ENFORCED_TYPE, gm.AUTH_TYPE_API_KEY,
+                        " and model.name = %s" % managed["model_name"] if managed["model_name"] else ""))
+        user_path = self.info["settings"]["path"]
+        for item in managed["overridden"]:
+            value, fix = mg.override_note(item["key"], user_path, item["file"],
+                                          ws.mask_tokens(json.dumps(item["managed_value"], ensure_ascii=False)))
+            self.add(ck.CONFIGURATION, ck.WARN, "Gemini overridden setting", value, fix)
+
     def model(self) -> None:
         label = "Gemini model"
         model = self.info["model"]
@@ -453,6 +515,10 @@ def summary(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
             ("Gemini CLI", launcher["gemini"] or info["gemini"]["path"] or "not found"),
             ("Token helper", launcher["token_helper"] or "not set"),
             ("Settings", "%s: %s" % (info["settings"]["path"], info["settings"]["selected_type"] or "no auth type"))]
+    managed = info.get("managed") or {}
+    if managed.get("ours"):
+        rows.append(("Managed settings", "%s%s" % (managed["path"], " (skipped by Gemini CLI)"
+                                                   if managed["skipped"] else "")))
     return [dict(label=label, value=value) for label, value in rows]
 
 
@@ -470,8 +536,8 @@ def removable(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
     return rows
 
 
-def settings_info(path: str) -> t.Dict[str, t.Any]:
-    """The user settings, with what the sidecar records."""
+def settings_info(path: str) -> t.Tuple[t.Dict[str, t.Any], t.Dict[str, t.Any]]:
+    """The user settings, with what the sidecar records; and their data (not returned)."""
     found = read_settings(path)
     data = found.pop("data")
     record = None
@@ -484,16 +550,42 @@ def settings_info(path: str) -> t.Dict[str, t.Any]:
     found.update(selected_type=selected, enforced_type=gm.auth_value(data, gm.ENFORCED_TYPE), model_name=gm.model_name(data),
                  set_by_setup=isinstance(entry, dict) and selected == gm.AUTH_TYPE_API_KEY,
                  previous_selected_type=entry.get("previous") if isinstance(entry, dict) else None)
-    return found
+    return found, data
 
 
-def overriding_info(path: str) -> t.Dict[str, t.Any]:
-    """A settings file that beats the user's."""
+def overriding_info(path: str) -> t.Tuple[t.Dict[str, t.Any], t.Dict[str, t.Any]]:
+    """A settings file that beats the user's; and its data (not returned)."""
     found = read_settings(path)
     data = found.pop("data")
     found.pop("mode")
     found.update(selected_type=gm.auth_value(data, gm.SELECTED_TYPE), enforced_type=gm.auth_value(data, gm.ENFORCED_TYPE))
-    return found
+    return found, data
+
+
+def managed_info(system: t.Dict[str, t.Any], data: t.Dict[str, t.Any], root: t.Optional[str],
+                 user: t.Dict[str, t.Any], user_data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The system settings (``system``, holding ``data``) as Gemini CLI's managed layer; ``root`` is the folder that
+    stands for / (None: the machine's own), ``user_data`` what the user settings hold."""
+    path = system["path"]
+    secrets = cs.secret_values_in_text(json.dumps(data))
+
+    def masked(value: t.Any) -> t.Any:
+        return ws.mask_tokens(value, secrets) if isinstance(value, str) else value
+
+    flat = mg.flatten(data)
+    folders = mg.insecure_under(path, root) if system["exists"] else []
+    skipped = bool(folders)
+    overridden = [] if skipped or not user["valid"] else mg.overridden(data, user_data, PINNED_KEYS)
+    return dict(
+        path=path, exists=system["exists"], valid=system["valid"], error=system["error"],
+        selected_type=masked(system["selected_type"]), enforced_type=masked(system["enforced_type"]),
+        model_name=gm.model_name(data),
+        values=dict((key, masked(value)) for key, value in flat.items()
+                    if any(key == name or key.startswith(name + ".") for name in PINNED_KEYS)),
+        insecure_folders=folders, skipped=skipped, ours=system["enforced_type"] == gm.AUTH_TYPE_API_KEY,
+        overridden=[dict(key=key, user_value=masked(mine), managed_value=masked(theirs), file=path)
+                    for key, mine, theirs in overridden],
+    )
 
 
 def main() -> None:
@@ -509,6 +601,7 @@ def main() -> None:
             search_path=dict(type="str"),
             run_launcher=dict(type="bool", default=False),
             launcher_timeout=dict(type="int", default=120),
+            managed_root=dict(type="path", default="/"),
         ),
         supports_check_mode=True,
     )
@@ -517,15 +610,22 @@ def main() -> None:
     launcher = read_launcher(os.path.abspath(params["launcher"]))
     search_path = params["search_path"] if params["search_path"] is not None else environ.get("PATH", "")
     resolves_to = gm.resolve_command(search_path)
+    settings, settings_data = settings_info(os.path.abspath(params["settings_path"]) if params["settings_path"]
+                                            else gm.settings_path(environ))
+    # The system settings under managed_root are judged from that root down; any other file as Gemini CLI judges it.
+    root = params["managed_root"] if not params["system_settings_path"] and os.path.abspath(params["managed_root"]) != \
+        os.sep else None
+    system_path = params["system_settings_path"] or (mg.gemini_settings(None, root) if root
+                                                     else gm.system_settings_path(environ, sys.platform))
+    system, system_data = overriding_info(system_path)
     info = dict(
         launcher=launcher,
         command=dict(search_path=search_path, resolves_to=resolves_to,
                      is_launcher=gm.same_file(resolves_to, launcher["path"])),
-        settings=settings_info(os.path.abspath(params["settings_path"]) if params["settings_path"]
-                               else gm.settings_path(environ)),
-        system_settings=overriding_info(params["system_settings_path"]
-                                        or gm.system_settings_path(environ, sys.platform)),
-        project_settings=overriding_info(gm.project_settings_path(params["project_dir"]))
+        settings=settings,
+        system_settings=system,
+        managed=managed_info(system, system_data, root, settings, settings_data),
+        project_settings=overriding_info(gm.project_settings_path(params["project_dir"]))[0]
         if params["project_dir"] else None,
         host=launcher["metadata"].get("host"), endpoint_style=launcher["metadata"].get("endpoint_style"),
         model=launcher["metadata"].get("model"),

@@ -56,6 +56,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  scope:
+    description:
+      - V(user) writes the user's settings file (O(path) defaults to it), mode V(0600) in a V(0700) folder.
+      - V(managed) writes Gemini CLI's system settings (give O(path) as V(/etc/gemini-cli/settings.json), or
+        V(/Library/Application Support/GeminiCli/settings.json) on macOS), which beat every user's and project's.
+        It also sets C(security.auth.enforcedType) to V(gemini-api-key), so Gemini CLI refuses any other auth
+        type, recorded and given back like C(selectedType). The keys are merged, so a customer's own system
+        settings stay. A new file gets mode V(0644) in V(0755) folders. Gemini CLI reads the file only while
+        neither it nor any folder above it is writable by group or others; run it as root.
+    type: str
+    choices: [user, managed]
+    default: user
+    version_added: 0.3.0
   repair:
     description:
       - What to do with a settings file that cannot be rewritten as it is.
@@ -179,12 +192,15 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _claude_settings as cs
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _gemini as gm
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
     BackupError,
     expand,
+    mode_of,
     private_backup,
     read_bytes,
     replace_or_remove,
+    write_target,
 )
 
 
@@ -233,14 +249,15 @@ class GeminiSettings:
                                    "%s/settings.json" % (self.path, self.path))
         raw = self.read(self.path)
         record = cs.parse_state(self.read(self.state_path))
-        if not present and not isinstance((record or {}).get(gm.RECORD_KEY), dict):
+        if not present and not gm.records_something(record):
             # Nothing of ours is recorded: the file is the user's alone, whatever it holds.
             parsed, problem = gm.ParsedGeminiSettings(cs.ParsedSettings({}, "", cs.DEFAULT_INDENT, False), True), None
             merged = gm.MergeResult({}, None)
         else:
             parsed, problem = self.parse(raw)
             if present:
-                merged = gm.merge_present(parsed.data, record, self.params["repair"], self.path)
+                merged = gm.merge_present(parsed.data, record, self.params["repair"], self.path,
+                                          enforce=self.params["scope"] == managed.SCOPE_MANAGED)
             else:
                 merged = gm.merge_absent(parsed.data, record, self.path)
         if present and merged.record and (raw is None or (record or {}).get(gm.CREATED_FILE_KEY)):
@@ -307,10 +324,14 @@ class GeminiSettings:
             if file_changed:
                 if raw is not None and (self.params["backup"] or merged.repaired):
                     result["backup_file"] = private_backup(self.module, self.path, cs.SETTINGS_MODE)
-                replace_or_remove(self.module, self.path, None if file_deleted else new_raw, cs.SETTINGS_MODE,
-                                  cs.DIRECTORY_MODE)
+                file_mode, directory_mode = managed.modes(self.params["scope"], cs.SETTINGS_MODE, cs.DIRECTORY_MODE)
+                if self.params["scope"] == managed.SCOPE_MANAGED:
+                    # A customer's system settings keep their mode; ours are readable by every user.
+                    file_mode = mode_of(write_target(self.path)) or file_mode
+                replace_or_remove(self.module, self.path, None if file_deleted else new_raw, file_mode, directory_mode)
             if state_changed:
-                replace_or_remove(self.module, self.state_path, new_state_raw, cs.SETTINGS_MODE, cs.DIRECTORY_MODE)
+                replace_or_remove(self.module, self.state_path, new_state_raw,
+                                  managed.state_mode(self.params["scope"], cs.SETTINGS_MODE), cs.DIRECTORY_MODE)
         except BackupError as exc:
             raise cs.SettingsError("backup_failed", to_native(exc)) from exc
         except OSError as exc:
@@ -324,6 +345,7 @@ def main() -> None:
         argument_spec=dict(
             path=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            scope=dict(type="str", choices=list(managed.SCOPES), default=managed.SCOPE_USER),
             repair=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
         ),

@@ -13,25 +13,27 @@ version_added: 0.1.0
 author: FMAPI coding agents maintainers (@fmapi)
 description:
   - Decides each value of the setup (C(host), C(profile), C(model), C(opus), C(sonnet), C(haiku), C(ttl),
-    C(settings_location), C(agents), C(endpoint_style), C(codex_model), C(gemini_model)) from, highest precedence
+    C(settings_location), C(agents), C(endpoint_style), C(codex_model), C(gemini_model), C(settings_scope)) from,
+    highest precedence
     first, O(values) (what was given on the command line), the config file O(config) or the config URL
     O(config_url), O(previous) (what an earlier install wrote, M(fmapi.coding_agents.claude_code_info)'s return
     with C(agents), C(codex_model) and C(gemini_model) added), and the defaults.
   - Runs on the controller. The config file is read, and the config URL fetched, where the playbook runs.
   - "The config file is a JSON or YAML object with the keys C(version) (V(1)), C(host), C(profile), C(model),
-    C(opus), C(sonnet), C(haiku), C(ttl), C(settings_location), C(agents), C(endpoint_style), C(codex_model) and
-    C(gemini_model). An unknown key fails the task, naming the valid ones."
+    C(opus), C(sonnet), C(haiku), C(ttl), C(settings_location), C(agents), C(endpoint_style), C(codex_model),
+    C(gemini_model) and C(settings_scope). An unknown key fails the task, naming the valid ones."
   - Every value is validated wherever it comes from, with the same rules every module of the collection applies.
     C(host) must start with V(https://); a URL copied from the browser (V(https://dbc-x.cloud.databricks.com/browse),
     an Azure URL with V(?o=...)) or an API base URL is reduced to the workspace URL, and RV(notes) and a warning say
     so. C(profile) is letters, digits, V(-) and V(_). C(ttl) is minutes from V(1) to V(60). Models are serving
     endpoint names. C(agents) is a list (or a comma-separated string) of V(claude_code), V(codex), V(gemini).
-    C(endpoint_style) is V(serving-endpoints) or V(ai-gateway). A value of the earlier install that is no longer valid is ignored and the next source applies.
+    C(endpoint_style) is V(serving-endpoints) or V(ai-gateway). C(settings_scope) is V(user) (each user's own
+    settings files) or V(managed) (the agents' managed, enforced layer, root's). A value of the earlier install that is no longer valid is ignored and the next source applies.
   - Roles use it too, to check their own values before they install or write anything.
   - "Defaults: C(profile) V(fmapi-claudecode-profile), C(model) and C(opus) V(databricks-claude-opus-4-6),
     C(sonnet) V(databricks-claude-sonnet-4-6), C(haiku) V(databricks-claude-haiku-4-5), C(ttl) V(30),
     C(settings_location) V(home), C(agents) V([claude_code]), C(endpoint_style) V(serving-endpoints),
-    C(codex_model) V(databricks-gpt-5-5), C(gemini_model) V(databricks-gemini-2-5-pro)."
+    C(codex_model) V(databricks-gpt-5-5), C(gemini_model) V(databricks-gemini-2-5-pro), C(settings_scope) V(user)."
 extends_documentation_fragment:
   - fmapi.coding_agents.attributes
   - fmapi.coding_agents.attributes.IDEMPOTENT

@@ -87,6 +87,19 @@ options:
       - Claude Code waits for the helper meanwhile.
     type: int
     default: 120
+  scope:
+    description:
+      - V(user) writes a helper for the user running the module, mode V(0700) in a V(0700) folder.
+      - V(managed) writes the helper that managed settings name for every user of the machine (O(path)
+        V(/usr/local/libexec/fmapi-coding-agents/fmapi-token-helper)), mode V(0755) in V(0755) folders; run it as
+        root. A bare command name in O(databricks_cli) (V(databricks)) is then kept as it is, and the helper looks
+        for the Databricks CLI when it runs, on E(PATH) and where installers put it in the home folder of whoever
+        runs it. Its state file goes to C(~/.local/state/fmapi-coding-agents/) of that user, since the helper's
+        own folder is not theirs to write.
+    type: str
+    choices: [user, managed]
+    default: user
+    version_added: 0.3.0
   interpreter:
     description:
       - The Python (3.8 or newer) the helper tries first, as an absolute path or a command name looked up on
@@ -203,6 +216,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper as helper
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _workspace as ws
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import (
@@ -223,6 +237,9 @@ class TokenHelper:
         self.module = module
         self.params = module.params
         self.result: t.Dict[str, t.Any] = dict(changed=False, removed_legacy=[])
+        self.managed = self.params["scope"] == managed.SCOPE_MANAGED
+        self.helper_mode, self.directory_mode = (managed.HELPER_MODE, managed.DIRECTORY_MODE) if self.managed \
+            else (helper.HELPER_MODE, helper.DIRECTORY_MODE)
 
     def fail(self, msg: str) -> None:
         self.module.fail_json(msg=msg, **self.result)
@@ -277,6 +294,10 @@ class TokenHelper:
 
     def databricks_cli(self) -> t.Tuple[str, t.Optional[str]]:
         given = self.params["databricks_cli"]
+        if self.managed and given and os.sep not in given:
+            # Found by the helper when it runs, in the home of whoever runs it (emit_only has no CLI at all).
+            found = ws.find_cli(os.environ, given)
+            return given, found.version
         found = ws.find_cli(os.environ, given)
         if found.path is None:
             if given and self.module.check_mode and not os.path.lexists(expand(given)):
@@ -331,7 +352,7 @@ class TokenHelper:
                                     self.params["login_timeout"])
         existing = self.read_existing(path)
         content_changed = existing != text
-        mode_changed = existing is not None and mode_of(path) != helper.HELPER_MODE
+        mode_changed = existing is not None and mode_of(path) != self.helper_mode
         if content_changed:
             self.diff(path, existing, text)
         if content_changed or mode_changed:
@@ -343,11 +364,11 @@ class TokenHelper:
     def write(self, path: str, text: str, content_changed: bool) -> None:
         directory = os.path.dirname(write_target(path))
         try:
-            ensure_directory(directory, helper.DIRECTORY_MODE)
+            ensure_directory(directory, self.directory_mode)
             if content_changed:
-                atomic_write(self.module, path, text, helper.HELPER_MODE)
+                atomic_write(self.module, path, text, self.helper_mode)
             else:
-                os.chmod(write_target(path), helper.HELPER_MODE)
+                os.chmod(write_target(path), self.helper_mode)
         except OSError as exc:
             self.fail("Cannot write the token helper %s: %s" % (path, to_native(exc)))
 
@@ -392,6 +413,7 @@ def main() -> None:
             ttl_minutes=dict(type="int", default=ws.DEFAULT_TTL_MINUTES),
             login_timeout=dict(type="int", default=helper.DEFAULT_LOGIN_TIMEOUT),
             interpreter=dict(type="path"),
+            scope=dict(type="str", choices=list(managed.SCOPES), default=managed.SCOPE_USER),
         ),
         required_if=[("state", "present", ("host",))],
         supports_check_mode=True,

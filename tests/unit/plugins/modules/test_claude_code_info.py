@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from ansible_collections.fmapi.coding_agents.plugins.module_utils import _token_helper
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed, _token_helper
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metadata import render_helper_metadata
 from ansible_collections.fmapi.coding_agents.plugins.modules import claude_code_info, claude_settings
 from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import (
@@ -64,11 +64,20 @@ def helper_fixture(home):
     return path
 
 
+@pytest.fixture(name="managed_root")
+def managed_root_fixture(tmp_path):
+    """The folder that stands for / when the module looks for managed settings (empty: none)."""
+    root = tmp_path / "managed-root"
+    root.mkdir(mode=0o755)
+    root.chmod(0o755)
+    return root
+
+
 @pytest.fixture(name="info")
-def info_fixture(capsys, settings_path):
+def info_fixture(capsys, settings_path, managed_root):
     """Run the module on the user settings (without looking for Claude Code, unless asked)."""
     def info(check=False, **args):
-        module_args = dict({"path": str(settings_path), "find_claude": False}, **args)
+        module_args = dict({"path": str(settings_path), "find_claude": False, "managed_root": str(managed_root)}, **args)
         result = run_main(claude_code_info.main, capsys, module_args, check)
         assert result["changed"] is False
         return result
@@ -827,3 +836,169 @@ def test_a_foreign_helper_is_not_removable(info, install, home):
     labels = [entry["label"] for entry in info()["removable"]]
     assert labels == ["Settings"]
     assert foreign.exists()
+
+
+# ------------------------------------------------------------------------------------ managed settings
+
+def write_managed(root, data, name=None, mode=0o644):
+    """A file of Claude Code's managed settings under ``root``: the base file, or the drop-in ``name``
+    (root's 0755 folders, mode ``mode``)."""
+    directory = _managed.claude_dir(None, str(root))
+    path = os.path.join(directory, _managed.CLAUDE_DROP_IN_DIR, name) if name else \
+        os.path.join(directory, _managed.CLAUDE_BASE_FILE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    folder = os.path.dirname(path)
+    while folder != str(root):
+        os.chmod(folder, 0o755)
+        folder = os.path.dirname(folder)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(data if isinstance(data, str) else json.dumps(data))
+    os.chmod(path, mode)
+    return path
+
+
+def ours(root):
+    """Our drop-in as a managed setup writes it."""
+    return write_managed(root, {"apiKeyHelper": _managed.SYSTEM_TOKEN_HELPER, "env": {
+        "ANTHROPIC_BASE_URL": BASE_URL, "ANTHROPIC_MODEL": "databricks-claude-sonnet-4-6"}}, _managed.CLAUDE_DROP_IN)
+
+
+MANAGED_LABELS = ("Managed settings", "Overridden setting")
+
+
+def test_without_managed_settings_the_report_is_unchanged(info, install):
+    install()
+    result = info()
+    assert not [item for item in result["checks"] if item["label"] in MANAGED_LABELS], result["checks"]
+    assert result["managed"]["files"] == [] and result["managed"]["drop_in_exists"] is False
+    assert result["managed"]["values"] == {} and result["managed"]["overridden"] == []
+    assert "Managed settings" not in [entry["label"] for entry in result["summary"]]
+
+
+def test_our_drop_in_passes_and_names_the_other_managed_files(info, install, managed_root):
+    install(model="databricks-claude-sonnet-4-6")
+    base = write_managed(managed_root, {"permissions": {"deny": ["WebSearch"]}})
+    drop_in = ours(managed_root)
+    later = write_managed(managed_root, {"env": {"DISABLE_AUTOUPDATER": "1"}}, "90-site.json")
+
+    result = info()
+
+    assert result["managed"]["files"] == [base, drop_in, later]
+    assert result["managed"]["drop_in"] == drop_in and result["managed"]["drop_in_exists"] is True
+    assert result["managed"]["helper_is_ours"] is True and result["managed"]["configured"] is True
+    assert result["managed"]["values"] == {"apiKeyHelper": _managed.SYSTEM_TOKEN_HELPER, "env.ANTHROPIC_BASE_URL": BASE_URL,
+                                           "env.ANTHROPIC_MODEL": "databricks-claude-sonnet-4-6"}
+    assert result["managed"]["origins"]["env.ANTHROPIC_BASE_URL"] == drop_in
+    assert row(result, "Managed settings") == {
+        "category": "Configuration", "status": "PASS", "label": "Managed settings", "fix": "",
+        "value": "%s, over the user's settings; also %s, %s" % (drop_in, base, later)}
+    assert {"label": "Managed settings", "value": drop_in} in result["summary"]
+
+
+def test_managed_settings_of_someone_else_are_information(info, managed_root):
+    base = write_managed(managed_root, {"permissions": {"deny": ["WebSearch"]}})
+    check = row(info(), "Managed settings")
+    assert check["status"] == "INFO" and check["value"] == "%s (not this collection's)" % base
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_drop_in_others_can_write_is_a_warning_with_the_chmod(info, managed_root, where):
+    drop_in = ours(managed_root)
+    writable = drop_in if where == "file" else os.path.dirname(drop_in)
+    os.chmod(writable, 0o666 if where == "file" else 0o777)
+
+    result = info()
+
+    check = row(result, "Managed settings")
+    assert check["status"] == "WARN" and writable in check["value"] and drop_in in check["value"]
+    assert check["fix"] == "sudo chmod go-w %s" % writable
+    assert result["managed"]["insecure_folders"] == [writable]
+
+
+def test_each_user_key_the_managed_settings_set_otherwise_is_a_warning(info, install, settings_path, managed_root):
+    install(model="user-model")
+    base = write_managed(managed_root, {"env": {"ANTHROPIC_MODEL": "model-from-base",
+                                                "ANTHROPIC_DEFAULT_OPUS_MODEL": "databricks-claude-opus-4-6"}})
+    later = write_managed(managed_root, {"env": {"ANTHROPIC_MODEL": "model-from-20"}}, "20-models.json")
+
+    result = info()
+
+    overridden = rows(result, "Overridden setting")
+    assert overridden == [{
+        "category": "Configuration", "status": "WARN", "label": "Overridden setting",
+        "value": 'env.ANTHROPIC_MODEL in %s is ignored: managed settings (%s) set it to "model-from-20"'
+                 % (settings_path, later),
+        "fix": "Remove it from %s, or ask whoever manages %s" % (settings_path, later)}], result["checks"]
+    assert result["managed"]["overridden"] == [dict(key="env.ANTHROPIC_MODEL", user_value="user-model",
+                                                    managed_value="model-from-20", file=later)]
+    assert base in result["managed"]["files"]
+
+
+def test_keys_the_user_does_not_set_or_sets_alike_are_no_warning(info, settings_path, helper, managed_root):
+    settings_path.write_text(json.dumps({"apiKeyHelper": str(helper), "env": {
+        "ANTHROPIC_BASE_URL": BASE_URL, "ANTHROPIC_MODEL": "databricks-claude-sonnet-4-6"}}))
+    ours(managed_root)
+    write_managed(managed_root, {"env": {"ANTHROPIC_DEFAULT_HAIKU_MODEL": "databricks-claude-haiku-4-5"}},
+                  "60-models.json")
+
+    result = info()
+
+    assert [item["value"].split(" ")[0] for item in rows(result, "Overridden setting")] == ["apiKeyHelper"]
+    assert row(result, "Managed settings")["status"] == "PASS"
+
+
+def test_a_managed_helper_or_base_url_not_ours_silently_replaces_the_setup(info, install, settings_path, managed_root):
+    install()
+    base = write_managed(managed_root, {"apiKeyHelper": "/opt/corp/bin/get-token",
+                                        "env": {"ANTHROPIC_BASE_URL": "https://llm-proxy.corp.example"}})
+
+    result = info()
+
+    replaced = [item for item in rows(result, "Managed settings") if item["status"] == "WARN"]
+    assert [item["value"] for item in replaced] == [
+        '%s sets apiKeyHelper to "/opt/corp/bin/get-token", not this collection\'s token helper: Claude Code takes '
+        'its token from that command, not from the FMAPI setup in %s' % (base, settings_path),
+        '%s sets env.ANTHROPIC_BASE_URL to "https://llm-proxy.corp.example", not a Databricks URL: Claude Code sends '
+        'its requests there, not to the workspace of the FMAPI setup in %s' % (base, settings_path)]
+    assert replaced[0]["fix"] == "Ask whoever manages %s to remove apiKeyHelper from it" % base
+    assert len(rows(result, "Overridden setting")) == 2
+    assert result["managed"]["configured"] is False and result["managed"]["helper_is_ours"] is False
+
+
+def test_a_managed_helper_of_this_collection_replaces_nothing(info, install, helper, managed_root):
+    install()
+    write_managed(managed_root, {"apiKeyHelper": str(helper), "env": {"ANTHROPIC_BASE_URL": BASE_URL}})
+    result = info()
+    assert result["managed"]["helper_is_ours"] is True
+    assert [item["status"] for item in rows(result, "Managed settings")] == ["INFO"]
+    assert rows(result, "Overridden setting") == []
+
+
+def test_without_an_fmapi_setup_of_the_user_nothing_is_replaced(info, settings_path, managed_root):
+    settings_path.write_text(json.dumps({"env": {"FOO": "bar"}}))
+    write_managed(managed_root, {"apiKeyHelper": "/opt/corp/bin/get-token"})
+    assert [item["status"] for item in rows(info(), "Managed settings")] == ["INFO"]
+
+
+def test_a_broken_managed_file_is_a_warning_and_left_out(info, install, managed_root):
+    install()
+    broken = write_managed(managed_root, '{"env": ', "30-broken.json")
+    drop_in = ours(managed_root)
+
+    result = info()
+
+    statuses = [(item["status"], item["value"]) for item in rows(result, "Managed settings")]
+    assert statuses[0][0] == "WARN" and statuses[0][1].startswith(broken + ": ")
+    assert statuses[0][1].endswith("; Claude Code leaves that file out")
+    assert statuses[1] == ("PASS", "%s, over the user's settings; also %s" % (drop_in, broken))
+
+
+def test_tokens_in_managed_settings_never_reach_the_result(info, install, managed_root):
+    install()
+    write_managed(managed_root, {"apiKeyHelper": "echo %s" % LEGACY_TOKEN,
+                                 "env": {"ANTHROPIC_CUSTOM_HEADERS": "Authorization: Bearer %s" % TOKEN,
+                                         "MY_SERVICE_TOKEN": "managed-secret-value"}})
+    result = info()
+    assert LEGACY_TOKEN not in result["_stdout"] and TOKEN not in result["_stdout"]
+    assert "managed-secret-value" not in result["_stdout"]
+    assert len(rows(result, "Overridden setting")) == 2

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._helper_metadata import render_helper_metadata
 from ansible_collections.fmapi.coding_agents.plugins.modules import codex_config, codex_info
 from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main, search_only_path
@@ -86,6 +88,8 @@ class FakeCodex:
 def home_fixture(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
+    managed_root(home).mkdir(mode=0o755)
+    managed_root(home).chmod(0o755)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CODEX_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
@@ -116,7 +120,13 @@ def configure(capsys, home, helper, **args):
     return home / ".codex" / "config.toml"
 
 
+def managed_root(home):
+    """The folder that stands for / when codex_info looks for the managed configuration (beside the home)."""
+    return home.parent / "managed-root"
+
+
 def info(capsys, **args):
+    args.setdefault("managed_root", str(managed_root(Path(os.environ["HOME"]))))
     return run_main(codex_info.main, capsys, args)
 
 
@@ -287,3 +297,139 @@ def test_secrets_in_the_config_never_reach_the_result(capsys, home, helper, code
     path.write_text(path.read_text() + '\n[mcp_servers.x]\ncommand = "x"\nenv = { API_KEY = "sk-verysecret" }\n')
     result = info(capsys)
     assert "sk-verysecret" not in result["_stdout"]
+
+
+# ------------------------------------------------------------------------------------ managed configuration
+
+MANAGED_LABELS = ("Codex managed config", "Codex overridden setting")
+MANAGED_PROVIDER = ('[model_providers.databricks]\nname = "Databricks"\nbase_url = "%s/ai-gateway/codex/v1"\n'
+                    'wire_api = "responses"\n\n[model_providers.databricks.auth]\ncommand = "%s"\n'
+                    % (HOST, _managed.SYSTEM_TOKEN_HELPER))
+
+
+def write_managed(home, text, mode=0o644):
+    """Codex's managed_config.toml under the scratch root, in 0755 folders."""
+    root = managed_root(home)
+    path = Path(_managed.codex_config(None, str(root)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = path.parent
+    while folder != root:
+        folder.chmod(0o755)
+        folder = folder.parent
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return str(path)
+
+
+def managed_rows(result):
+    return [item for item in result["checks"] if item["label"] in MANAGED_LABELS]
+
+
+def test_without_a_managed_config_the_report_is_unchanged(capsys, home, helper, codex):
+    configure(capsys, home, helper)
+    result = info(capsys)
+    assert managed_rows(result) == []
+    assert result["managed"]["exists"] is False and result["managed"]["overridden"] == []
+    assert "Managed config" not in [entry["label"] for entry in result["summary"]]
+
+
+def test_a_managed_config_with_our_provider_passes(capsys, home, codex):
+    path = write_managed(home, 'model = "databricks-gpt-5-5"\nmodel_provider = "databricks"\n\n' + MANAGED_PROVIDER)
+
+    result = info(capsys)
+
+    managed = result["managed"]
+    assert (managed["path"], managed["provider_present"], managed["configured"]) == (path, True, True)
+    assert (managed["model"], managed["model_provider"]) == ("databricks-gpt-5-5", "databricks")
+    assert managed["auth_command"] == _managed.SYSTEM_TOKEN_HELPER
+    assert managed["values"] == {"model": "databricks-gpt-5-5", "model_provider": "databricks",
+                                 "model_providers.databricks.base_url": HOST + "/ai-gateway/codex/v1",
+                                 "model_providers.databricks.auth.command": _managed.SYSTEM_TOKEN_HELPER}
+    assert row(result, "Codex managed config") == {
+        "category": "Configuration", "status": "PASS", "label": "Codex managed config", "fix": "",
+        "value": "%s: the Databricks provider (model databricks-gpt-5-5), over the user's config" % path}
+    assert {"label": "Managed config", "value": path} in result["summary"]
+
+
+def test_a_managed_config_without_our_provider_is_information(capsys, home, codex):
+    path = write_managed(home, 'approval_policy = "on-request"\n')
+    check = row(info(capsys), "Codex managed config")
+    assert check["status"] == "INFO" and check["value"] == "%s (no Databricks provider: not this collection's)" % path
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_a_managed_config_others_can_write_is_a_warning_with_the_chmod(capsys, home, codex, where):
+    path = write_managed(home, MANAGED_PROVIDER)
+    writable = path if where == "file" else os.path.dirname(path)
+    os.chmod(writable, 0o666 if where == "file" else 0o777)
+    check = row(info(capsys), "Codex managed config")
+    assert check["status"] == "WARN" and check["value"].startswith("%s: %s can be written" % (path, writable))
+    assert check["fix"] == "sudo chmod go-w %s" % writable
+
+
+def test_each_user_key_the_managed_config_sets_otherwise_is_a_warning(capsys, home, helper, codex):
+    config = configure(capsys, home, helper, model="databricks-gpt-5-5")
+    path = write_managed(home, 'model = "databricks-gpt-5-4"\n\n' + MANAGED_PROVIDER)
+
+    result = info(capsys)
+
+    overridden = [item for item in result["checks"] if item["label"] == "Codex overridden setting"]
+    assert [item["value"] for item in overridden] == [
+        'model in %s is ignored: managed settings (%s) set it to "databricks-gpt-5-4"' % (config, path),
+        'model_providers.databricks.auth.command in %s is ignored: managed settings (%s) set it to "%s"'
+        % (config, path, _managed.SYSTEM_TOKEN_HELPER),
+        'model_providers.databricks.base_url in %s is ignored: managed settings (%s) set it to "%s/ai-gateway/codex/v1"'
+        % (config, path, HOST)]
+    assert {item["status"] for item in overridden} == {"WARN"}
+    assert overridden[0]["fix"] == "Remove it from %s, or ask whoever manages %s" % (config, path)
+    assert [item["key"] for item in result["managed"]["overridden"]] == [
+        "model", "model_providers.databricks.auth.command", "model_providers.databricks.base_url"]
+
+
+def test_keys_the_user_does_not_set_or_sets_alike_are_no_warning(capsys, home, helper, codex):
+    configure(capsys, home, helper, model="databricks-gpt-5-5")
+    write_managed(home, 'model = "databricks-gpt-5-5"\nmodel_provider = "databricks"\napproval_policy = "never"\n')
+    result = info(capsys)
+    assert [item["status"] for item in managed_rows(result)] == ["INFO"]
+
+
+def test_a_managed_provider_that_is_not_ours_silently_replaces_the_setup(capsys, home, helper, codex):
+    config = configure(capsys, home, helper)
+    path = write_managed(home, 'model_provider = "openai"\n')
+
+    result = info(capsys)
+
+    warnings = [item for item in managed_rows(result) if item["status"] == "WARN"]
+    assert warnings[0] == {
+        "category": "Configuration", "status": "WARN", "label": "Codex managed config",
+        "value": '%s sets model_provider = "openai", not this collection\'s Databricks provider: Codex does not use the '
+                 'FMAPI setup in %s' % (path, config),
+        "fix": "Ask whoever manages %s to remove model_provider from it" % path}
+    assert warnings[1]["label"] == "Codex overridden setting" and warnings[1]["value"].startswith("model_provider in ")
+    assert len(warnings) == 2
+    assert result["managed"]["configured"] is False
+
+
+def test_a_managed_provider_without_a_user_setup_replaces_nothing(capsys, home, codex):
+    write_managed(home, 'model_provider = "openai"\n')
+    assert [item["status"] for item in managed_rows(info(capsys))] == ["INFO"]
+
+
+def test_an_invalid_managed_config_is_a_warning_even_beside_a_broken_user_config(capsys, home, codex):
+    (home / ".codex").mkdir()
+    (home / ".codex" / "config.toml").write_text("model = \n")
+    path = write_managed(home, "model_provider = [\n")
+    check = row(info(capsys), "Codex managed config")
+    assert check["status"] == "WARN" and check["value"].startswith("%s is not valid TOML" % path)
+
+
+def test_secrets_in_the_managed_config_never_reach_the_result(capsys, home, helper, codex):
+    config = configure(capsys, home, helper)
+    config.write_text(config.read_text() + '\n[model_providers.databricks.http_headers]\n'
+                      'Authorization = "Bearer sk-user-secret"\n')
+    write_managed(home, MANAGED_PROVIDER + '\n[model_providers.databricks.http_headers]\n'
+                  'Authorization = "Bearer sk-managed-secret"\n')
+    result = info(capsys)
+    assert [item["key"] for item in result["managed"]["overridden"]][-1] == \
+        "model_providers.databricks.http_headers.Authorization"
+    assert "sk-managed-secret" not in result["_stdout"] and "sk-user-secret" not in result["_stdout"]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _gemini as gm
+from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed
 from ansible_collections.fmapi.coding_agents.plugins.modules import gemini_info
 from ansible_collections.fmapi.coding_agents.tests.unit.plugins.module_utils.test_gemini import write_script
 from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main, search_only_path
@@ -40,7 +42,11 @@ class Laptop:  # pylint: disable=too-few-public-methods
         self.helper = write_script(self.home / ".claude" / "fmapi-token-helper",
                                    '#!/bin/sh\n# fmapi-coding-agents-helper: {"version": 1}\necho %s\n' % TOKEN, 0o700)
         self.settings = self.home / ".gemini" / "settings.json"
-        self.system = tmp_path / "etc" / "gemini-cli" / "settings.json"
+        # The folder that stands for / (the system settings are under it, in folders only their owner can write).
+        self.root = tmp_path / "managed-root"
+        self.root.mkdir(mode=0o755)
+        self.root.chmod(0o755)
+        self.system = Path(_managed.gemini_settings(None, str(self.root)))
 
     def install(self, gemini=None, helper=None):
         write_script(self.launcher, gm.render_launcher(gemini or self.gemini, helper or self.helper, HOST, "ai-gateway",
@@ -64,7 +70,7 @@ def laptop_fixture(tmp_path, monkeypatch):
 @pytest.fixture(name="info")
 def info_fixture(capsys, laptop):
     def info(**args):
-        module_args = {"system_settings_path": str(laptop.system)}
+        module_args = {"managed_root": str(laptop.root)}
         module_args.update(args)
         return run_main(gemini_info.main, capsys, module_args)
     return info
@@ -237,3 +243,119 @@ def test_without_a_launcher_the_prefix_gemini_is_checked_first(info, laptop, tmp
     result = info(prefix=str(tmp_path / "prefix"))
     assert result["gemini"]["path"] == in_prefix and result["gemini"]["version"] == "0.60.1"
     assert info(prefix=str(tmp_path / "empty"))["gemini"]["path"] == laptop.gemini
+
+
+# ------------------------------------------------------------------------------------ managed settings
+
+MANAGED_LABELS = ("Gemini managed settings", "Gemini overridden setting")
+ENFORCED = {"security": {"auth": {"selectedType": "gemini-api-key", "enforcedType": "gemini-api-key"}}}
+
+
+def managed_rows(result):
+    return [item for item in result["checks"] if item["label"] in MANAGED_LABELS]
+
+
+def rows_of(result, label):
+    return [item for item in result["checks"] if item["label"] == label]
+
+
+def write_system(laptop, data, mode=0o644):
+    """The system settings under the scratch root, in 0755 folders."""
+    write_json(laptop.system, data, mode)
+    folder = laptop.system.parent
+    while folder != laptop.root:
+        folder.chmod(0o755)
+        folder = folder.parent
+    return str(laptop.system)
+
+
+def test_without_system_settings_the_report_is_unchanged(info, laptop):
+    laptop.install()
+    result = info()
+    assert managed_rows(result) == []
+    assert result["managed"]["exists"] is False and result["managed"]["skipped"] is False
+    assert "Managed settings" not in [entry["label"] for entry in result["summary"]]
+
+
+def test_our_system_settings_pass_and_are_in_the_status(info, laptop):
+    laptop.install()
+    path = write_system(laptop, dict(ENFORCED, model={"name": MODEL}))
+
+    result = info()
+
+    managed = result["managed"]
+    assert (managed["path"], managed["ours"], managed["skipped"], managed["insecure_folders"]) == (path, True, False, [])
+    assert (managed["selected_type"], managed["enforced_type"], managed["model_name"]) == (
+        "gemini-api-key", "gemini-api-key", MODEL)
+    assert managed["values"] == {"security.auth.selectedType": "gemini-api-key",
+                                 "security.auth.enforcedType": "gemini-api-key", "model.name": MODEL}
+    assert row(result, "Gemini managed settings") == {
+        "category": "Configuration", "status": "PASS", "label": "Gemini managed settings", "fix": "",
+        "value": "%s pins security.auth.enforcedType = gemini-api-key and model.name = %s, over the user's settings"
+                 % (path, MODEL)}
+    assert row(result, "Gemini system settings")["status"] == "PASS"
+    assert {"label": "Managed settings", "value": path} in result["summary"]
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_system_settings_others_can_write_are_skipped_by_gemini(info, laptop, where):
+    laptop.install()
+    path = write_system(laptop, {"security": {"auth": {"selectedType": "oauth-personal", "enforcedType": "oauth-personal"}}})
+    writable = path if where == "file" else os.path.dirname(path)
+    os.chmod(writable, 0o666 if where == "file" else 0o777)
+
+    result = info()
+
+    check = row(result, "Gemini managed settings")
+    assert check["status"] == "WARN"
+    assert check["value"] == ("Gemini CLI skips %s: %s can be written by others than the owner, so nothing in it is "
+                              "enforced" % (path, writable))
+    assert check["fix"] == "sudo chmod go-w %s" % writable
+    # Skipped, its auth type overrides nothing.
+    assert row(result, "Gemini system settings")["status"] == "SKIP"
+    assert result["managed"]["skipped"] is True and result["managed"]["overridden"] == []
+
+
+def test_a_given_system_settings_path_is_judged_up_to_the_top(info, laptop, tmp_path):
+    laptop.install()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    write_json(shared / "settings.json", ENFORCED, 0o644)
+    check = row(info(system_settings_path=str(shared / "settings.json")), "Gemini managed settings")
+    assert check["status"] == "WARN" and str(shared) in check["value"].split(": ", 1)[1]
+
+
+def test_each_user_key_the_system_settings_set_otherwise_is_a_warning(info, laptop):
+    laptop.install()
+    write_json(laptop.settings, {"security": {"auth": {"selectedType": "gemini-api-key"}},
+                                 "model": {"name": "databricks-gemini-2-5-flash"}})
+    path = write_system(laptop, dict(ENFORCED, model={"name": MODEL}))
+
+    result = info()
+
+    assert [(item["status"], item["value"], item["fix"]) for item in rows_of(result, "Gemini overridden setting")] == [(
+        "WARN", 'model.name in %s is ignored: managed settings (%s) set it to "%s"' % (laptop.settings, path, MODEL),
+        "Remove it from %s, or ask whoever manages %s" % (laptop.settings, path))]
+    assert result["managed"]["overridden"] == [dict(key="model.name", user_value="databricks-gemini-2-5-flash",
+                                                    managed_value=MODEL, file=path)]
+
+
+def test_an_auth_type_the_system_settings_replace_is_a_warning_and_a_failure(info, laptop):
+    laptop.install()
+    path = write_system(laptop, {"security": {"auth": {"selectedType": "oauth-personal"}}})
+
+    result = info()
+
+    assert row(result, "Gemini system settings")["status"] == "FAIL"
+    overridden = row(result, "Gemini overridden setting")
+    assert overridden["value"] == ('security.auth.selectedType in %s is ignored: managed settings (%s) set it to '
+                                   '"oauth-personal"' % (laptop.settings, path))
+    assert result["managed"]["ours"] is False
+    assert [item["label"] for item in managed_rows(result)] == ["Gemini overridden setting"]
+
+
+def test_keys_the_user_does_not_set_are_no_warning(info, laptop):
+    laptop.install()
+    write_system(laptop, dict(ENFORCED, model={"name": MODEL}, ui={"theme": "Default"}))
+    assert [item["status"] for item in managed_rows(info())] == ["PASS"]

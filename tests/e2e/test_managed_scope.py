@@ -1,0 +1,177 @@
+"""settings_scope=managed: the real setup playbook writes each agent's managed (enforced) layer, with the
+managed paths put under a scratch root (``-e managed_root=...``: this machine's real /etc is not the test's
+to change; Molecule's managed scenario writes the real paths in a container and runs the real agents).
+
+The laptop starts with a user-scope setup (what most fleets have today) and a customer's own managed files
+(an MDM's managed-settings.json, a managed_config.toml with keys of its own), then switches to managed scope:
+the managed files hold the FMAPI values, root-readable modes, the customer's files keep their bytes (Codex's
+gets our tables merged in), the user's files lose only what the user-scope run put there, a re-run changes
+nothing, and the uninstall removes exactly what managed scope wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import stat
+import subprocess
+import tomllib
+import urllib.request
+
+import pytest
+from operations_support import Laptop
+from workspace_double import WorkspaceDouble
+
+AGENTS = "agents=claude_code,codex,gemini"
+CUSTOMERS_CLAUDE = '{\n  "permissions": {\n    "disableBypassPermissionsMode": "disable"\n  }\n}\n'
+CUSTOMERS_CODEX = '# fleet policy, owned by the MDM\napproval_policy = "on-request"\n\n[sandbox_workspace_write]\nnetwork_access = false\n'
+USERS_CODEX_CONFIG = '# mine\nmodel = "o3"\n'
+USERS_GEMINI_SETTINGS = '{\n  "security": {\n    "auth": {\n      "selectedType": "oauth-personal"\n    }\n  }\n}\n'
+
+
+@pytest.fixture(name="double", scope="module")
+def double_fixture(tmp_path_factory):
+    mirror = os.environ.get("FMAPI_MIRROR_DIR")
+    if not mirror or not os.path.isdir(mirror):
+        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
+    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+def write(path, content):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(content)
+
+
+def read(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.fixture(name="laptop", scope="module")
+def laptop_fixture(double, tmp_path_factory):
+    work = tmp_path_factory.mktemp("managed")
+    home = str(work / "home" / "developer")
+    tools = str(work / "tools")
+    os.makedirs(tools)
+    for name, variable in (("codex", "FMAPI_CODEX"), ("gemini", "FMAPI_GEMINI")):
+        if not os.environ.get(variable):
+            pytest.fail("%s is not set: source ~/.cache/fmapi-coding-agents/env.sh" % variable, pytrace=False)
+        os.symlink(os.environ[variable], os.path.join(tools, name))
+    path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
+    laptop = Laptop(home, double, str(work), extra_env={"PATH": path, "TMPDIR": str(work)})
+    laptop.root = str(work / "root")
+    os.makedirs(laptop.root, mode=0o755)
+    write(os.path.join(home, ".codex", "config.toml"), USERS_CODEX_CONFIG)
+    write(os.path.join(home, ".gemini", "settings.json"), USERS_GEMINI_SETTINGS)
+    write(os.path.join(laptop.root, "etc/claude-code/managed-settings.json"), CUSTOMERS_CLAUDE)
+    write(os.path.join(laptop.root, "etc/codex/managed_config.toml"), CUSTOMERS_CODEX)
+    # Today's fleet: the user-scope setup.
+    assert laptop.setup(AGENTS).returncode == 0, "the user-scope setup failed"
+    laptop.managed = laptop.setup(AGENTS, "settings_scope=managed", "managed_root=" + laptop.root, "managed_become=false")
+    assert laptop.managed.returncode == 0, "the managed setup failed"
+    return laptop
+
+
+def under(laptop, path):
+    return os.path.join(laptop.root, path.lstrip("/"))
+
+
+DROP_IN = "/etc/claude-code/managed-settings.d/50-fmapi-coding-agents.json"
+HELPER = "/usr/local/libexec/fmapi-coding-agents/fmapi-token-helper"
+
+
+def test_claude_codes_drop_in_holds_the_fmapi_keys_and_names_the_machines_helper(laptop, double):
+    data = json.loads(read(under(laptop, DROP_IN)))
+    assert data["apiKeyHelper"] == HELPER
+    assert data["env"]["ANTHROPIC_BASE_URL"] == double.url + "/serving-endpoints/anthropic"
+    assert data["env"]["ANTHROPIC_CUSTOM_HEADERS"] == "x-databricks-use-coding-agent-mode: true"
+    assert data["permissions"]["deny"] == ["WebSearch"]
+    # The customer's own managed file is theirs: not a byte changed.
+    assert read(under(laptop, "/etc/claude-code/managed-settings.json")) == CUSTOMERS_CLAUDE
+
+
+def test_codex_managed_config_keeps_the_customers_keys_beside_ours(laptop, double):
+    text = read(under(laptop, "/etc/codex/managed_config.toml"))
+    # Every line of theirs, in its order (ours go where TOML wants them: top-level keys before the tables).
+    lines = iter(text.splitlines())
+    assert all(line in lines for line in CUSTOMERS_CODEX.splitlines()), text
+    data = tomllib.loads(text)
+    assert data["approval_policy"] == "on-request" and data["sandbox_workspace_write"] == {"network_access": False}
+    assert data["model_provider"] == "databricks"
+    assert data["model_providers"]["databricks"]["base_url"] == double.url + "/serving-endpoints/codex/v1"
+    assert data["model_providers"]["databricks"]["auth"]["command"] == HELPER
+
+
+def test_gemini_system_settings_enforce_api_key_auth(laptop):
+    auth = json.loads(read(under(laptop, "/etc/gemini-cli/settings.json")))["security"]["auth"]
+    assert auth == {"selectedType": "gemini-api-key", "enforcedType": "gemini-api-key"}
+
+
+def test_managed_files_are_readable_by_every_user_and_writable_by_root_alone(laptop):
+    for path, mode in ((DROP_IN, 0o644), ("/etc/gemini-cli/settings.json", 0o644), (HELPER, 0o755)):
+        assert stat.S_IMODE(os.stat(under(laptop, path)).st_mode) == mode, path
+        folder = os.path.dirname(under(laptop, path))
+        while folder != laptop.root:
+            assert stat.S_IMODE(os.stat(folder).st_mode) & 0o022 == 0, folder
+            folder = os.path.dirname(folder)
+    # The customer's file keeps its own mode; the sidecars (what uninstall gives back) are root's alone.
+    for sidecar in ("/etc/codex/.managed_config.toml.fmapi-state.json",
+                    "/etc/claude-code/managed-settings.d/.50-fmapi-coding-agents.json.fmapi-state.json"):
+        if os.path.exists(under(laptop, sidecar)):
+            assert stat.S_IMODE(os.stat(under(laptop, sidecar)).st_mode) == 0o600, sidecar
+
+
+def test_the_users_files_lose_only_what_the_user_scope_setup_wrote(laptop):
+    settings = json.loads(read(os.path.join(laptop.home, ".claude/settings.json")))
+    assert "apiKeyHelper" not in settings and "ANTHROPIC_BASE_URL" not in settings.get("env", {})
+    # The plugin stays declared per user: its slash commands are the user's.
+    assert "fmapi-coding-agents@fmapi-coding-agents" in settings["enabledPlugins"]
+    assert read(os.path.join(laptop.home, ".codex/config.toml")) == USERS_CODEX_CONFIG
+    assert read(os.path.join(laptop.home, ".gemini/settings.json")) == USERS_GEMINI_SETTINGS
+    # One helper serves the machine: the user's own copy is gone.
+    assert not os.path.exists(os.path.join(laptop.home, ".local/share/fmapi-coding-agents/fmapi-token-helper"))
+
+
+def test_the_machines_helper_serves_a_token_the_workspace_issued(laptop, double):
+    done = subprocess.run([under(laptop, HELPER)], env=laptop.env(browser=False), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    # The workspace accepts it: a token it issued to this user's login.
+    request = urllib.request.Request(double.url + "/api/2.0/preview/scim/v2/Me",
+                                     headers={"Authorization": "Bearer " + done.stdout.strip()})
+    with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=double.ca_file), timeout=30) as answer:
+        assert answer.status == 200
+
+
+def test_the_launcher_runs_the_machines_helper(laptop):
+    assert HELPER in read(os.path.join(laptop.home, ".local/bin/gemini"))
+
+
+def test_the_rerun_changes_nothing_and_keeps_managed_scope(laptop):
+    again = laptop.setup("managed_root=" + laptop.root, "managed_become=false")
+    assert again.returncode == 0
+    assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\b", again.output), again.output[-3000:]
+    assert json.loads(read(under(laptop, DROP_IN)))["apiKeyHelper"] == HELPER
+
+
+def test_uninstall_removes_exactly_what_managed_scope_wrote(laptop):
+    removed = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false")
+    assert removed.returncode == 0
+    assert read(under(laptop, "/etc/claude-code/managed-settings.json")) == CUSTOMERS_CLAUDE
+    assert read(under(laptop, "/etc/codex/managed_config.toml")) == CUSTOMERS_CODEX
+    left = sorted(os.path.relpath(os.path.join(folder, name), laptop.root)
+                  for folder, _dirs, names in os.walk(laptop.root) for name in names)
+    assert left == ["etc/claude-code/managed-settings.json", "etc/codex/managed_config.toml"]
+    assert read(os.path.join(laptop.home, ".codex/config.toml")) == USERS_CODEX_CONFIG
+    assert read(os.path.join(laptop.home, ".gemini/settings.json")) == USERS_GEMINI_SETTINGS
+    again = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false")
+    assert again.returncode == 0
