@@ -473,6 +473,7 @@ def use_managed_setup(info: t.Dict[str, t.Any], root: str, reader: "Reader") -> 
         helper = mg.under(root, mg.SYSTEM_TOKEN_HELPER)
         metadata = managed_reader.helper_metadata(helper)
         effective["auth_command_ok"] = ws.is_executable_file(helper)
+        info["auth_command_path"] = helper
         effective["helper_is_ours"] = "version" in metadata
         effective["profile"] = metadata.get("profile") if isinstance(metadata.get("profile"), str) else None
     info.update((key, effective.get(key)) for key in EFFECTIVE_KEYS)
@@ -616,7 +617,7 @@ class Checks:
         elif not os.path.isabs(command):
             self.add(ck.AUTH, ck.WARN, label, "auth.command %s is not an absolute path; Codex looks it up from the "
                      "folder it starts in" % command, "%s  (writes the helper's full path)" % SETUP_CODEX)
-        elif not os.path.isfile(command):
+        elif not os.path.isfile(info.get("auth_command_path") or command):
             self.add(ck.AUTH, ck.FAIL, label, "auth.command runs %s, which does not exist: Codex sends requests "
                      "without a token" % command, "%s  (writes the token helper again)" % SETUP_CODEX)
         elif not info["auth_command_ok"]:
@@ -832,7 +833,7 @@ def main() -> None:
     for warning in reader.warnings:
         module.warn(warning)
     checks = Checks(info, codex, config_load, doctor, params["available_models"], params["find_codex"]).all()
-    result = dict((key, value) for key, value in info.items() if key not in ("provider_present", "header_names",
+    result = dict((key, value) for key, value in info.items() if key not in ("provider_present", "header_names", "auth_command_path",
                                                                              "auth_args", "wire_api", "previous",
                                                                              "profiles_using_provider", "state_file"))
     module.exit_json(changed=False, path=codex["path"], version=codex["version"], version_ok=codex["version_ok"],

@@ -163,6 +163,37 @@ def test_the_rerun_changes_nothing_and_keeps_managed_scope(laptop):
     assert json.loads(read(under(laptop, DROP_IN)))["apiKeyHelper"] == HELPER
 
 
+def test_doctor_passes_a_managed_setup_and_warns_about_a_users_value_it_overrides(laptop):
+    run = laptop.play("doctor", "managed_root=" + laptop.root)
+    # `codex doctor` itself reads the machine's /etc/codex, not this test's root, so it finds no provider there
+    # (Molecule's managed scenario runs the doctor against the real paths).
+    failed = [str(row) for row in run.rows() if row.status == "FAIL"]
+    assert [row for row in failed if "Codex provider reachable" not in row] == [], failed
+    rows = {row.label: row for row in run.rows()}
+    assert rows["Settings file"].status == "PASS" and "managed:" in rows["Settings file"].value
+    assert rows["Codex config"].status == "PASS" and "managed:" in rows["Codex config"].value
+    assert rows["Gemini settings"].status == "PASS" and "managed:" in rows["Gemini settings"].value
+    # The developer's own Codex model and Gemini auth type lose to the managed layer: said, with the file that wins.
+    ignored = {row.label: row.value for row in run.rows() if row.status == "WARN" and "is ignored" in row.value}
+    assert set(ignored) == {"Codex overridden setting", "Gemini overridden setting"}, ignored
+    assert ignored["Codex overridden setting"].startswith("model in %s/.codex/config.toml is ignored" % laptop.home)
+    assert "security.auth.selectedType" in ignored["Gemini overridden setting"]
+
+    # The developer sets a model of their own: Claude Code will not use it, and the doctor says so.
+    settings_path = os.path.join(laptop.home, ".claude/settings.json")
+    original = read(settings_path)
+    settings = json.loads(original)
+    settings.setdefault("env", {})["ANTHROPIC_MODEL"] = "my-own-model"
+    write(settings_path, json.dumps(settings, indent=2) + "\n")
+    try:
+        run = laptop.play("doctor", "managed_root=" + laptop.root)
+    finally:
+        write(settings_path, original)
+    warned = [row for row in run.rows() if row.status == "WARN" and "env.ANTHROPIC_MODEL" in row.value]
+    assert warned, run.output[-3000:]
+    assert "is ignored" in warned[0].value and "50-fmapi-coding-agents.json" in warned[0].value
+
+
 def test_uninstall_removes_exactly_what_managed_scope_wrote(laptop):
     removed = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false")
     assert removed.returncode == 0
