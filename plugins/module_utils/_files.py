@@ -113,6 +113,20 @@ def remove_file(path: str) -> bool:
     return True
 
 
+def remove_empty_folders(path: str, levels: int) -> t.List[str]:
+    """Remove the folder ``path`` and then up to ``levels - 1`` folders above it, each only while it is empty
+    (what a removal leaves of folders made for one file); the folders removed."""
+    removed = []
+    for _level in range(levels):
+        try:
+            os.rmdir(path)
+        except OSError:
+            break
+        removed.append(path)
+        path = os.path.dirname(path)
+    return removed
+
+
 def ensure_directory(path: str, mode: int) -> bool:
     """Create ``path`` and any missing parents, each with ``mode``; True when something was created."""
     if os.path.isdir(path):

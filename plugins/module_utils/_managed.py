@@ -123,6 +123,11 @@ def paths(system: t.Optional[str] = None, root: t.Optional[str] = None) -> t.Dic
     }
 
 
+# How many folders above each managed file exist only for it (removed again while empty when it goes): Claude
+# Code's managed-settings.d and its folder; Codex's and Gemini CLI's folder; the helper's own folder.
+FOLDER_LEVELS = {"claude_code": 2, "codex": 1, "gemini": 1, "token_helper": 1}
+
+
 def modes(scope: str, file_mode: int, directory_mode: int) -> t.Tuple[int, int]:
     """(file mode, folder mode) of a settings file in ``scope``: the user's own private modes, or the managed ones."""
     if scope == SCOPE_MANAGED:

@@ -317,6 +317,14 @@ settings:
       CLAUDE_CODE_API_KEY_HELPER_TTL_MS: "1800000"
     permissions:
       deny: [WebSearch]
+removed_folders:
+  description:
+    - With O(scope=managed) and O(state=absent), the folders made for the managed file that were removed with it
+      because nothing else was left in them.
+  returned: when a managed file was removed
+  type: list
+  elements: str
+  sample: [/etc/claude-code/managed-settings.d, /etc/claude-code]
 """
 
 import copy
@@ -337,6 +345,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
     expand,
     private_backup,
     read_bytes,
+    remove_empty_folders,
     remove_file,
     write_target,
 )
@@ -693,6 +702,9 @@ class ClaudeSettings:
                     remove_file(self.state_path)
                 else:
                     atomic_write(self.module, self.state_path, new_state_raw, managed.state_mode(self.scope, cs.SETTINGS_MODE))
+            if file_deleted and self.scope == managed.SCOPE_MANAGED:
+                result["removed_folders"] = remove_empty_folders(os.path.dirname(self.path),
+                                                                 managed.FOLDER_LEVELS["claude_code"])
         except OSError as exc:
             self.fail("Cannot write %s: %s" % (exc.filename or self.path, to_native(exc.strerror or exc)),
                       backup_file=result["backup_file"])

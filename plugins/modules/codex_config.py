@@ -271,6 +271,14 @@ profiles:
   type: list
   elements: str
   sample: [fmapi]
+removed_folders:
+  description:
+    - With O(scope=managed) and O(state=absent), the folders made for the managed file that were removed with it
+      because nothing else was left in them.
+  returned: when a managed file was removed
+  type: list
+  elements: str
+  sample: [/etc/claude-code/managed-settings.d, /etc/claude-code]
 """
 
 import os
@@ -290,6 +298,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
     mode_of,
     private_backup,
     read_bytes,
+    remove_empty_folders,
     remove_file,
     write_target,
 )
@@ -462,6 +471,8 @@ class CodexConfig:
                     remove_file(self.state_path)
                 else:
                     atomic_write(self.module, self.state_path, new_state_raw, managed.state_mode(self.scope, cc.CONFIG_MODE))
+            if file_deleted and self.scope == managed.SCOPE_MANAGED:
+                result["removed_folders"] = remove_empty_folders(os.path.dirname(self.path), managed.FOLDER_LEVELS["codex"])
         except OSError as exc:
             self.module.fail_json(msg="Cannot write %s: %s" % (exc.filename or self.path, to_native(exc.strerror or exc)),
                                   path=self.path, backup_file=result["backup_file"])

@@ -182,6 +182,14 @@ state_file:
   returned: always
   type: str
   sample: /home/dev/.gemini/.settings.json.fmapi-state.json
+removed_folders:
+  description:
+    - With O(scope=managed) and O(state=absent), the folders made for the managed file that were removed with it
+      because nothing else was left in them.
+  returned: when a managed file was removed
+  type: list
+  elements: str
+  sample: [/etc/claude-code/managed-settings.d, /etc/claude-code]
 """
 
 import os
@@ -199,6 +207,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
     mode_of,
     private_backup,
     read_bytes,
+    remove_empty_folders,
     replace_or_remove,
     write_target,
 )
@@ -332,6 +341,8 @@ class GeminiSettings:
             if state_changed:
                 replace_or_remove(self.module, self.state_path, new_state_raw,
                                   managed.state_mode(self.params["scope"], cs.SETTINGS_MODE), cs.DIRECTORY_MODE)
+            if file_deleted and self.params["scope"] == managed.SCOPE_MANAGED:
+                result["removed_folders"] = remove_empty_folders(os.path.dirname(self.path), managed.FOLDER_LEVELS["gemini"])
         except BackupError as exc:
             raise cs.SettingsError("backup_failed", to_native(exc)) from exc
         except OSError as exc:

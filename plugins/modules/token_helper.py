@@ -206,6 +206,14 @@ removed_legacy:
   type: list
   elements: str
   sample: [/home/dev/.claude/.fmapi-pat-cache]
+removed_folders:
+  description:
+    - With O(scope=managed) and O(state=absent), the folders made for the managed file that were removed with it
+      because nothing else was left in them.
+  returned: when a managed file was removed
+  type: list
+  elements: str
+  sample: [/etc/claude-code/managed-settings.d, /etc/claude-code]
 """
 
 import os
@@ -225,6 +233,7 @@ from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import 
     expand,
     mode_of,
     read_text,
+    remove_empty_folders,
     remove_file,
     write_target,
 )
@@ -391,6 +400,8 @@ class TokenHelper:
                 except OSError as exc:
                     self.fail("Cannot remove the token helper's state file %s: %s" % (state, to_native(exc)))
         self.remove_legacy(path)
+        if self.managed and not self.module.check_mode:
+            self.result["removed_folders"] = remove_empty_folders(os.path.dirname(path), managed.FOLDER_LEVELS["token_helper"])
 
     def run(self) -> t.Dict[str, t.Any]:
         path = expand(self.params["path"])

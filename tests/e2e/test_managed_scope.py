@@ -202,6 +202,9 @@ def test_uninstall_removes_exactly_what_managed_scope_wrote(laptop):
     left = sorted(os.path.relpath(os.path.join(folder, name), laptop.root)
                   for folder, _dirs, names in os.walk(laptop.root) for name in names)
     assert left == ["etc/claude-code/managed-settings.json", "etc/codex/managed_config.toml"]
+    # The folders made for our files went with them; the customer's stay.
+    folders = sorted(os.path.relpath(folder, laptop.root) for folder, _dirs, _names in os.walk(laptop.root))
+    assert folders == [".", "etc", "etc/claude-code", "etc/codex", "usr", "usr/local", "usr/local/libexec"], folders
     assert read(os.path.join(laptop.home, ".codex/config.toml")) == USERS_CODEX_CONFIG
     assert read(os.path.join(laptop.home, ".gemini/settings.json")) == USERS_GEMINI_SETTINGS
     again = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false")

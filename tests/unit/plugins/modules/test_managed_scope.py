@@ -117,8 +117,11 @@ def test_claude_drop_in_is_readable_by_every_user(capsys, root):
     assert mode(drop_in) == 0o644 and mode(drop_in.parent) == 0o755 and mode(drop_in.parent.parent) == 0o755
     assert mode(sidecar(drop_in)) == 0o600
     # Removal leaves nothing of ours: the file held only our keys.
-    assert run_claude(capsys, path=str(drop_in), scope="managed", state="absent")["changed"] is True
-    assert sorted(os.listdir(str(drop_in.parent))) == []
+    removed = run_claude(capsys, path=str(drop_in), scope="managed", state="absent")
+    assert removed["changed"] is True
+    # The folders made for it go too, while empty.
+    assert removed["removed_folders"] == [str(drop_in.parent), str(drop_in.parent.parent)]
+    assert os.listdir(str(root / "etc")) == []
 
 
 def test_claude_user_scope_stays_private(capsys, root):
@@ -149,8 +152,10 @@ def test_codex_managed_config_keeps_the_customers_file_and_mode(capsys, root):
     assert result["changed"] is True
     assert mode(path) == 0o640 and mode(sidecar(path)) == 0o600
     assert 'command = "%s"' % HELPER in path.read_text()
-    run_main(codex_config.main, capsys, dict(path=str(path), scope="managed", state="absent"), False, False, False)
+    removed = run_main(codex_config.main, capsys, dict(path=str(path), scope="managed", state="absent"), False, False,
+                       False)
     assert path.read_text() == CUSTOMERS_CODEX and not sidecar(path).exists()
+    assert removed.get("removed_folders") is None  # the customer's file stays, and its folder
 
 
 def test_codex_new_managed_config_is_readable_by_every_user(capsys, root):
@@ -188,7 +193,7 @@ def test_gemini_new_system_settings_go_entirely_on_removal(capsys, root):
     run_gemini(capsys, path=str(path), scope="managed")
     assert mode(path) == 0o644 and mode(path.parent) == 0o755
     run_gemini(capsys, path=str(path), scope="managed", state="absent")
-    assert os.listdir(str(path.parent)) == []
+    assert os.listdir(str(root / "etc")) == []
 
 
 def test_gemini_user_scope_does_not_enforce(capsys, root):
