@@ -786,7 +786,9 @@ def removable(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
     """What an uninstall removes for this install."""
     rows = []
     legacy_keys = [item for item in info["legacy"] if item["name"] in ("anthropic_auth_token", "fmapi_meta")]
-    if info["settings_valid"] and (info["base_url"] and info["gateway"] or info["helper_is_ours"] or legacy_keys):
+    if info.get("scope") == "managed":
+        rows.append(dict(label="Settings", value="the managed drop-in %s" % info["managed"]["drop_in"]))
+    elif info["settings_valid"] and (info["base_url"] and info["gateway"] or info["helper_is_ours"] or legacy_keys):
         rows.append(dict(label="Settings", value="FMAPI keys in %s" % info["settings_path"]))
     if info["helper_exists"] and info["helper_metadata"]:
         rows.append(dict(label="Token helper", value=info["helper_path"]))

@@ -789,7 +789,10 @@ def summary(info: t.Dict[str, t.Any], codex: t.Dict[str, t.Any]) -> t.List[t.Dic
 def removable(info: t.Dict[str, t.Any]) -> t.List[t.Dict[str, str]]:
     """What an uninstall removes or gives back."""
     rows = []
-    if info["config_valid"] and (info["provider_present"] or info["provider_selected"]):
+    if info.get("scope") == "managed":
+        rows.append(dict(label="Codex config", value="the Databricks provider in %s (the managed configuration)"
+                         % info["managed"]["path"]))
+    elif info["config_valid"] and (info["provider_present"] or info["provider_selected"]):
         rows.append(dict(label="Codex config", value="the Databricks provider in %s" % info["config_path"]))
         previous = (info.get("previous") or {}).get("model")
         if previous:

@@ -28,7 +28,8 @@ description:
     so. C(profile) is letters, digits, V(-) and V(_). C(ttl) is minutes from V(1) to V(60). Models are serving
     endpoint names. C(agents) is a list (or a comma-separated string) of V(claude_code), V(codex), V(gemini).
     C(endpoint_style) is V(serving-endpoints) or V(ai-gateway). C(settings_scope) is V(user) (each user's own
-    settings files) or V(managed) (the agents' managed, enforced layer, root's). A value of the earlier install that is no longer valid is ignored and the next source applies.
+    settings files) or V(managed) (the agents' managed, enforced layer, root's). A value of the earlier install
+    that is no longer valid is ignored and the next source applies.
   - Roles use it too, to check their own values before they install or write anything.
   - "Defaults: C(profile) V(fmapi-claudecode-profile), C(model) and C(opus) V(databricks-claude-opus-4-6),
     C(sonnet) V(databricks-claude-sonnet-4-6), C(haiku) V(databricks-claude-haiku-4-5), C(ttl) V(30),

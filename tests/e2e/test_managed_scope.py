@@ -95,6 +95,9 @@ def test_claude_codes_drop_in_holds_the_fmapi_keys_and_names_the_machines_helper
     assert data["env"]["ANTHROPIC_BASE_URL"] == double.url + "/serving-endpoints/anthropic"
     assert data["env"]["ANTHROPIC_CUSTOM_HEADERS"] == "x-databricks-use-coding-agent-mode: true"
     assert data["permissions"]["deny"] == ["WebSearch"]
+    # The report says where the settings went.
+    assert re.search(r"INFO +Claude Code settings +%s \(managed, for every user\)" % re.escape(under(laptop, DROP_IN)),
+                     laptop.managed.output), laptop.managed.output[-3000:]
     # The customer's own managed file is theirs: not a byte changed.
     assert read(under(laptop, "/etc/claude-code/managed-settings.json")) == CUSTOMERS_CLAUDE
 
@@ -209,3 +212,19 @@ def test_uninstall_removes_exactly_what_managed_scope_wrote(laptop):
     assert read(os.path.join(laptop.home, ".gemini/settings.json")) == USERS_GEMINI_SETTINGS
     again = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false")
     assert again.returncode == 0
+
+
+def test_one_agent_can_be_managed_while_another_stays_in_the_users_files(laptop, double):
+    run = laptop.setup("agents=claude_code,codex", "settings_scope=user", "claude_code_settings_scope=managed",
+                       "managed_root=" + laptop.root, "managed_become=false")
+    assert run.returncode == 0
+    # Claude Code's drop-in names the machine's helper, which is there; Codex's provider is in the user's file.
+    assert json.loads(read(under(laptop, DROP_IN)))["apiKeyHelper"] == HELPER
+    assert os.access(under(laptop, HELPER), os.X_OK)
+    codex = tomllib.loads(read(os.path.join(laptop.home, ".codex/config.toml")))
+    assert codex["model_provider"] == "databricks" and codex["model_providers"]["databricks"]["auth"]["command"] == \
+        under(laptop, HELPER)
+    assert not os.path.exists(under(laptop, "/etc/gemini-cli/settings.json"))
+    assert laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false").returncode == 0
+    assert read(os.path.join(laptop.home, ".codex/config.toml")) == USERS_CODEX_CONFIG
+    assert not os.path.exists(under(laptop, DROP_IN))

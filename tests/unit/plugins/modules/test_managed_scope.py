@@ -236,5 +236,5 @@ def test_the_state_file_goes_home_when_the_helpers_folder_is_not_the_callers(tmp
     assert dbcli.state_file_for(str(helper), environ) == str(
         tmp_path / "home" / ".local" / "state" / "fmapi-coding-agents" / ".fmapi-token-helper.state")
     environ["XDG_STATE_HOME"] = str(tmp_path / "state")
-    assert dbcli.state_file_for(str(helper), environ) == str(tmp_path / "state" / "fmapi-coding-agents"
-                                                            / ".fmapi-token-helper.state")
+    expected = tmp_path / "state" / "fmapi-coding-agents" / ".fmapi-token-helper.state"
+    assert dbcli.state_file_for(str(helper), environ) == str(expected)
