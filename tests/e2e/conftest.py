@@ -23,6 +23,23 @@ from workspace_double.pytest_plugin import (  # noqa: F401
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.fixture(name="double", scope="module")
+def double_fixture(tmp_path_factory):
+    """A workspace double of the test module's own, serving the real tools' releases from its mirror as upstream
+    lays them out (a module that needs another double defines its own ``double``)."""
+    # Imported here: the double's package comes from the harness on PYTHONPATH, like the fixtures above.
+    from workspace_double import WorkspaceDouble  # pylint: disable=import-outside-toplevel
+
+    mirror = os.environ.get("FMAPI_MIRROR_DIR")
+    if not mirror or not os.path.isdir(mirror):
+        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
+    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
 class Molecule:
     """Runs ``molecule <action> -s <scenario>`` against a given workspace double."""
 

@@ -107,6 +107,19 @@ class Run:
         return "$ %s  (exit %s)\n%s" % (" ".join(self.command), self.returncode, self.output[-12000:])
 
 
+def agent_laptop(home: str, double, work_dir: str) -> "Laptop":
+    """A laptop that already has the real Codex CLI and Gemini CLI of tests/bin/bootstrap on PATH (as many do):
+    the roles use them and install nothing from the npm registry."""
+    tools = os.path.join(work_dir, "tools")
+    os.makedirs(tools)
+    for name, variable in (("codex", "FMAPI_CODEX"), ("gemini", "FMAPI_GEMINI")):
+        if not os.environ.get(variable):
+            raise RuntimeError("%s is not set: source ~/.cache/fmapi-coding-agents/env.sh" % variable)
+        os.symlink(os.environ[variable], os.path.join(tools, name))
+    path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
+    return Laptop(home, double, work_dir, extra_env={"PATH": path, "TMPDIR": work_dir})
+
+
 class Laptop:
     """A developer's account on this machine: its own HOME, trusting the workspace double's CA the
     way a laptop trusts a corporate TLS proxy (the system bundle plus that CA)."""

@@ -14,8 +14,7 @@ import re
 import subprocess
 
 import pytest
-from operations_support import Laptop
-from workspace_double import WorkspaceDouble
+from operations_support import Laptop, agent_laptop
 
 AGENTS = "agents=claude_code,codex,gemini"
 # A developer's own Codex config: a comment, a model of their own, another provider.
@@ -25,30 +24,11 @@ USERS_CODEX_CONFIG = ('# my codex config\nmodel = "o3"  # mine\napproval_policy 
 USERS_GEMINI_SETTINGS = '{\n    "ui": {\n        "theme": "GitHub"\n    }\n}\n'
 
 
-@pytest.fixture(name="double", scope="module")
-def double_fixture(tmp_path_factory):
-    mirror = os.environ.get("FMAPI_MIRROR_DIR")
-    if not mirror or not os.path.isdir(mirror):
-        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
-    try:
-        yield double
-    finally:
-        double.stop()
-
-
 @pytest.fixture(name="laptop", scope="module")
 def laptop_fixture(double, tmp_path_factory):
     work = tmp_path_factory.mktemp("agents")
     home = str(work / "home" / "developer")
-    tools = str(work / "tools")
-    os.makedirs(tools)
-    for name, variable in (("codex", "FMAPI_CODEX"), ("gemini", "FMAPI_GEMINI")):
-        if not os.environ.get(variable):
-            pytest.fail("%s is not set: source ~/.cache/fmapi-coding-agents/env.sh" % variable, pytrace=False)
-        os.symlink(os.environ[variable], os.path.join(tools, name))
-    path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
-    laptop = Laptop(home, double, str(work), extra_env={"PATH": path, "TMPDIR": str(work)})
+    laptop = agent_laptop(home, double, str(work))
     for relative, content in ((".codex/config.toml", USERS_CODEX_CONFIG), (".gemini/settings.json", USERS_GEMINI_SETTINGS)):
         os.makedirs(os.path.dirname(os.path.join(home, relative)), exist_ok=True)
         with open(os.path.join(home, relative), "w", encoding="utf-8") as handle:

@@ -15,25 +15,11 @@ import signal
 import subprocess
 import time
 
-import pytest
 from operations_support import Laptop
-from workspace_double import WorkspaceDouble
 
 USERS_OWN = {"theme": "dark", "env": {"MY_FLAG": "on"}, "permissions": {"allow": ["Bash(ls:*)"]}}
 # Seconds after the start at which a first setup is killed (it takes about 25 s here).
 KILL_POINTS = (1.5, 3, 5, 7, 10, 13, 16, 20)
-
-
-@pytest.fixture(name="double", scope="module")
-def double_fixture(tmp_path_factory):
-    mirror = os.environ.get("FMAPI_MIRROR_DIR")
-    if not mirror or not os.path.isdir(mirror):
-        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
-    try:
-        yield double
-    finally:
-        double.stop()
 
 
 def new_laptop(double, base) -> Laptop:

@@ -21,26 +21,13 @@ import tomllib
 import urllib.request
 
 import pytest
-from operations_support import Laptop
-from workspace_double import WorkspaceDouble
+from operations_support import agent_laptop
 
 AGENTS = "agents=claude_code,codex,gemini"
 CUSTOMERS_CLAUDE = '{\n  "permissions": {\n    "disableBypassPermissionsMode": "disable"\n  }\n}\n'
 CUSTOMERS_CODEX = '# fleet policy, owned by the MDM\napproval_policy = "on-request"\n\n[sandbox_workspace_write]\nnetwork_access = false\n'
 USERS_CODEX_CONFIG = '# mine\nmodel = "o3"\n'
 USERS_GEMINI_SETTINGS = '{\n  "security": {\n    "auth": {\n      "selectedType": "oauth-personal"\n    }\n  }\n}\n'
-
-
-@pytest.fixture(name="double", scope="module")
-def double_fixture(tmp_path_factory):
-    mirror = os.environ.get("FMAPI_MIRROR_DIR")
-    if not mirror or not os.path.isdir(mirror):
-        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
-    try:
-        yield double
-    finally:
-        double.stop()
 
 
 def write(path, content):
@@ -60,14 +47,7 @@ def read(path):
 def laptop_fixture(double, tmp_path_factory):
     work = tmp_path_factory.mktemp("managed")
     home = str(work / "home" / "developer")
-    tools = str(work / "tools")
-    os.makedirs(tools)
-    for name, variable in (("codex", "FMAPI_CODEX"), ("gemini", "FMAPI_GEMINI")):
-        if not os.environ.get(variable):
-            pytest.fail("%s is not set: source ~/.cache/fmapi-coding-agents/env.sh" % variable, pytrace=False)
-        os.symlink(os.environ[variable], os.path.join(tools, name))
-    path = os.pathsep.join([os.path.join(home, ".local", "bin"), tools, os.environ.get("PATH", "")])
-    laptop = Laptop(home, double, str(work), extra_env={"PATH": path, "TMPDIR": str(work)})
+    laptop = agent_laptop(home, double, str(work))
     laptop.root = str(work / "root")
     os.makedirs(laptop.root, mode=0o755)
     write(os.path.join(home, ".codex", "config.toml"), USERS_CODEX_CONFIG)

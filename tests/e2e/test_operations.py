@@ -14,26 +14,12 @@ import subprocess
 
 import pytest
 from operations_support import PROFILE, Laptop, workspace_down
-from workspace_double import WorkspaceDouble
 
 CATEGORIES = ["Dependencies", "Configuration", "Profile", "Auth", "Connectivity", "Models"]
 CONFIGURED = {"databricks-claude-opus-4-6": "model, opus", "databricks-claude-sonnet-4-6": "sonnet",
               "databricks-claude-haiku-4-5": "haiku"}
 # Settings of the developer's own, there before the setup; the uninstall must leave them.
 USERS_OWN_SETTINGS = {"theme": "dark", "env": {"MY_PROJECT_FLAG": "on"}}
-
-
-@pytest.fixture(name="double", scope="module")
-def double_fixture(tmp_path_factory):
-    """The workspace, serving the real tools' releases from its mirror as upstream lays them out."""
-    mirror = os.environ.get("FMAPI_MIRROR_DIR")
-    if not mirror or not os.path.isdir(mirror):
-        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
-    try:
-        yield double
-    finally:
-        double.stop()
 
 
 @pytest.fixture(name="laptop", scope="module")

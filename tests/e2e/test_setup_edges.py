@@ -19,23 +19,9 @@ import textwrap
 
 import pytest
 from operations_support import PROFILE, ROOT, Laptop
-from workspace_double import WorkspaceDouble
 
 # The last release of this collection before the roles were cut per tool.
 PREVIOUS_RELEASE = "f3da1bb"
-
-
-@pytest.fixture(name="double", scope="module")
-def double_fixture(tmp_path_factory):
-    """The workspace, serving the real tools' releases from its mirror as upstream lays them out."""
-    mirror = os.environ.get("FMAPI_MIRROR_DIR")
-    if not mirror or not os.path.isdir(mirror):
-        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
-    try:
-        yield double
-    finally:
-        double.stop()
 
 
 @pytest.fixture(name="new_laptop")

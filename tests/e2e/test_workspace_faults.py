@@ -6,26 +6,12 @@ and nothing is half-written."""
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 from operations_support import Laptop, workspace_down
-from workspace_double import WorkspaceDouble
 
 ENDPOINTS = "/api/2.0/serving-endpoints"
-
-
-@pytest.fixture(name="double", scope="module")
-def double_fixture(tmp_path_factory):
-    mirror = os.environ.get("FMAPI_MIRROR_DIR")
-    if not mirror or not os.path.isdir(mirror):
-        pytest.fail("FMAPI_MIRROR_DIR is not set: source ~/.cache/fmapi-coding-agents/env.sh", pytrace=False)
-    double = WorkspaceDouble(str(tmp_path_factory.mktemp("double")), mirror_dir=mirror).start()
-    try:
-        yield double
-    finally:
-        double.stop()
 
 
 @pytest.fixture(name="laptop", scope="module")
