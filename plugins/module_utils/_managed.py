@@ -32,6 +32,8 @@ import stat
 import sys
 import typing as t
 
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._claude_settings import state_file_path
+
 SCOPE_USER = "user"
 SCOPE_MANAGED = "managed"
 SCOPES = (SCOPE_USER, SCOPE_MANAGED)
@@ -118,6 +120,10 @@ def paths(system: t.Optional[str] = None, root: t.Optional[str] = None) -> t.Dic
         "codex": codex_config(system, root),
         "gemini": gemini_settings(system, root),
         "token_helper": token_helper(root),
+        # The sidecars that prove a setup merged its keys into Codex's and Gemini CLI's files (which may be a
+        # customer's): removal is for us only where they exist.
+        "codex_record": state_file_path(codex_config(system, root)),
+        "gemini_record": state_file_path(gemini_settings(system, root)),
         # What managed files name: where the helper is once the tree is in place (``root`` is where it is built).
         "token_helper_command": SYSTEM_TOKEN_HELPER,
     }

@@ -190,8 +190,10 @@ def test_uninstall_removes_exactly_what_managed_scope_wrote(laptop):
     assert folders == [".", "etc", "etc/claude-code", "etc/codex", "usr", "usr/local", "usr/local/libexec"], folders
     assert read(os.path.join(laptop.home, ".codex/config.toml")) == USERS_CODEX_CONFIG
     assert read(os.path.join(laptop.home, ".gemini/settings.json")) == USERS_GEMINI_SETTINGS
-    again = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "managed_become=false")
+    # Safe to repeat; the customer's managed files carry no record of ours, so nothing asks for root (become).
+    again = laptop.play("uninstall", "confirm=yes", "managed_root=" + laptop.root, "ansible_become_exe=/bin/false")
     assert again.returncode == 0
+    assert read(under(laptop, "/etc/codex/managed_config.toml")) == CUSTOMERS_CODEX
 
 
 def test_one_agent_can_be_managed_while_another_stays_in_the_users_files(laptop, double):

@@ -56,6 +56,8 @@ def test_managed_paths_per_system_and_under_a_root():
         "gemini": "/etc/gemini-cli/settings.json",
         "token_helper": HELPER,
         "token_helper_command": HELPER,
+        "codex_record": "/etc/codex/.managed_config.toml.fmapi-state.json",
+        "gemini_record": "/etc/gemini-cli/.settings.json.fmapi-state.json",
     }
     mac = managed_paths("/tmp/emit/macos", "Darwin")
     assert mac["claude_code"] == ("/tmp/emit/macos/Library/Application Support/ClaudeCode/managed-settings.d/"
