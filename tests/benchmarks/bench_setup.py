@@ -17,7 +17,6 @@ separate run without ``-vvv``. Prints the median wall time and the module runs b
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import re
 import shutil
@@ -30,11 +29,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import benchlib  # noqa: E402  pylint: disable=wrong-import-position
 from operations_support import Laptop  # noqa: E402  pylint: disable=wrong-import-position
 from workspace_double.server import WorkspaceDouble  # noqa: E402  pylint: disable=wrong-import-position
 
-_MODULE_RUN = re.compile(r"PUT .* TO .*/AnsiballZ_([A-Za-z0-9_]+)\.py")
 _RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)")
 
 
@@ -58,7 +58,7 @@ def run_setup(laptop: Laptop, extra: list, verbose: bool) -> tuple:
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-8000:])
         raise SystemExit("setup failed (exit %d)" % completed.returncode)
-    modules = collections.Counter(_MODULE_RUN.findall(completed.stdout))
+    modules = benchlib.module_runs(completed.stdout)
     recap = _RECAP.search(completed.stdout)
     changed = int(recap.group(2)) if recap else -1
     return elapsed, modules, changed
