@@ -162,7 +162,7 @@ payload_uuid:
   returned: success
   type: str
   sample: 8B1E0F3A-2D4C-5E6F-8A9B-1C2D3E4F5A6B
-keys:
+preference_keys:
   description: The preference keys the profile sets, sorted.
   returned: success
   type: list
@@ -244,7 +244,7 @@ def run(module: AnsibleModule, path: str) -> t.Dict[str, t.Any]:
         "identifier": profile["PayloadIdentifier"],
         "uuid": profile["PayloadUUID"],
         "payload_uuid": payload["PayloadUUID"],
-        "keys": sorted(key for key in payload if not key.startswith(mc.RESERVED_PREFIX)),
+        "preference_keys": sorted(key for key in payload if not key.startswith(mc.RESERVED_PREFIX)),
     }
     if module._diff and content_changed:  # pylint: disable=protected-access
         result["diff"] = {

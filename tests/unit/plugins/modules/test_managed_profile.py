@@ -63,7 +63,7 @@ def test_a_profile_carries_the_json_file_keys(tmp_path, capsys, drop_in):
     assert result["changed"] is True
     profile, keys = payload(path)
     assert keys == DROP_IN
-    assert result["keys"] == sorted(DROP_IN)
+    assert result["preference_keys"] == sorted(DROP_IN)
     assert result["uuid"] == profile["PayloadUUID"]
     assert result["identifier"] == profile["PayloadIdentifier"] == "com.databricks.fmapi-coding-agents." + CLAUDE
     assert mode(path) == 0o644

@@ -15,7 +15,6 @@ import subprocess
 
 import pytest
 
-from ansible_collections.fmapi.coding_agents.plugins.filter.managed import managed_paths
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _managed as managed
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _setup_config as sc
@@ -59,7 +58,7 @@ def test_managed_paths_per_system_and_under_a_root():
         "codex_record": "/etc/codex/.managed_config.toml.fmapi-state.json",
         "gemini_record": "/etc/gemini-cli/.settings.json.fmapi-state.json",
     }
-    mac = managed_paths("/tmp/emit/macos", "Darwin")
+    mac = managed.paths(managed.MACOS, "/tmp/emit/macos")
     assert mac["claude_code"] == ("/tmp/emit/macos/Library/Application Support/ClaudeCode/managed-settings.d/"
                                   "50-fmapi-coding-agents.json")
     assert mac["gemini"] == "/tmp/emit/macos/Library/Application Support/GeminiCli/settings.json"
