@@ -33,6 +33,7 @@ import sys
 import typing as t
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._claude_settings import state_file_path
+from ansible_collections.fmapi.coding_agents.plugins.module_utils._workspace import ValidationError
 
 SCOPE_USER = "user"
 SCOPE_MANAGED = "managed"
@@ -69,9 +70,9 @@ CODEX_CONFIG_KEY = "config_toml_base64"
 
 
 def validate_scope(value: t.Any) -> str:
-    """``value`` as a scope, or ValueError naming the choices."""
+    """``value`` as a scope, or ValidationError naming the choices."""
     if value not in SCOPES:
-        raise ValueError("settings_scope must be one of %s, not %r" % (", ".join(SCOPES), value))
+        raise ValidationError("settings_scope must be one of %s, not %r" % (", ".join(SCOPES), value))
     return t.cast(str, value)
 
 

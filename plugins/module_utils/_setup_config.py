@@ -71,13 +71,10 @@ def validate_value(key: str, value: t.Any, source: str, notes: t.Optional[t.List
             return ws.validate_agents(value)
         if key == "endpoint_style":
             return ws.validate_endpoint_style(value)
+        if key == "settings_scope":
+            return managed.validate_scope(value)
     except ws.ValidationError as exc:
         raise ConfigError("%s (from %s)" % (str(exc).rstrip("."), source)) from None
-    if key == "settings_scope":
-        try:
-            return managed.validate_scope(value)
-        except ValueError as exc:
-            raise ConfigError("%s (from %s)" % (exc, source)) from None
     if key == "settings_location":
         text = str(value).strip()
         if not text:

@@ -443,7 +443,8 @@ class Reader:
             info["previous"] = dict(model=before)
         return info
 
-    def helper_metadata(self, command: str) -> t.Dict[str, t.Any]:
+    @staticmethod
+    def helper_metadata(command: str) -> t.Dict[str, t.Any]:
         if not os.path.isfile(command):
             return {}
         try:
@@ -460,18 +461,17 @@ EFFECTIVE_KEYS = ("installed", "provider_present", "provider_selected", "model_p
                   "refresh_interval_ms", "header_names", "profile", "helper_is_ours")
 
 
-def use_managed_setup(info: t.Dict[str, t.Any], root: str, reader: "Reader") -> None:
-    """Take the setup's values from Codex's managed configuration (settings_scope=managed): the user's config.toml
-    holds none of them then, and the managed configuration is what Codex uses."""
-    managed_reader = Reader(mg.codex_config(None, root))
-    effective = managed_reader.read()
-    reader.secrets.extend(managed_reader.secrets)
+def use_managed_setup(info: t.Dict[str, t.Any], root: str, effective: t.Dict[str, t.Any]) -> None:
+    """Take the setup's values from Codex's managed configuration (settings_scope=managed; ``effective`` is what
+    :class:`Reader` read there): the user's config.toml holds none of them then, and the managed configuration is
+    what Codex uses."""
     if not effective["installed"]:
         return
+    effective = dict(effective)
     if effective["auth_command"] == mg.SYSTEM_TOKEN_HELPER:
         # The machine's helper, wherever this tree is (managed_root).
         helper = mg.under(root, mg.SYSTEM_TOKEN_HELPER)
-        metadata = managed_reader.helper_metadata(helper)
+        metadata = Reader.helper_metadata(helper)
         effective["auth_command_ok"] = ws.is_executable_file(helper)
         info["auth_command_path"] = helper
         effective["helper_is_ours"] = "version" in metadata
@@ -480,9 +480,9 @@ def use_managed_setup(info: t.Dict[str, t.Any], root: str, reader: "Reader") -> 
     info["scope"] = "managed"
 
 
-def read_managed(root: str, user_data: t.Dict[str, t.Any]) -> t.Tuple[t.Dict[str, t.Any], t.List[str]]:
+def read_managed(root: str, user_data: t.Dict[str, t.Any]) -> t.Tuple[t.Dict[str, t.Any], t.List[str], t.Dict[str, t.Any]]:
     """Codex's managed configuration under ``root`` and what it overrides of ``user_data`` (config.toml): (what the
-    module returns as ``managed``, the values to keep out of any output)."""
+    module returns as ``managed``, the values to keep out of any output, what :class:`Reader` read there)."""
     reader = Reader(mg.codex_config(None, root))
     found = reader.read()
     secrets = reader.secrets
@@ -502,7 +502,7 @@ def read_managed(root: str, user_data: t.Dict[str, t.Any]) -> t.Tuple[t.Dict[str
                     for key, mine, theirs in mg.overridden(reader.data, user_data, OVERRIDABLE_KEYS)],
     )  # type: t.Dict[str, t.Any]
     managed.update((key, masked(found[key])) for key in ("model", "model_provider", "base_url", "auth_command"))
-    return managed, secrets
+    return managed, secrets, found
 
 
 class Checks:
@@ -817,10 +817,10 @@ def main() -> None:
     config_path = os.path.abspath(params["path"] or cc.config_file_path(os.environ))
     reader = Reader(config_path)
     info = reader.read()
-    info["managed"], managed_secrets = read_managed(params["managed_root"], reader.data)
+    info["managed"], managed_secrets, managed_found = read_managed(params["managed_root"], reader.data)
     info["scope"] = "user"
     if not info["installed"] and info["managed"]["configured"]:
-        use_managed_setup(info, params["managed_root"], reader)
+        use_managed_setup(info, params["managed_root"], managed_found)
     module.no_log_values.update(value for value in reader.secrets + managed_secrets if value)
     env = codex_environment(os.environ, config_path)
     timeout = max(1, params["doctor_timeout"])
