@@ -311,6 +311,29 @@ def test_reset_returns_to_initial_scenario():
     assert state.token_summary()["access_tokens"] == 0 and state.requests() == []
 
 
+def test_request_log_keeps_arrival_order_when_answers_are_recorded_late():
+    state = DoubleState()
+    first, second = state.arrival(), state.arrival()
+    state.record({**second, "path": "/second", "method": "GET"})  # its thread recorded first
+    state.record({**first, "path": "/first", "method": "GET"})
+    log = state.requests()
+    assert [e["path"] for e in log] == ["/first", "/second"] and "generation" not in log[0]
+    assert [e["path"] for e in state.requests(since=log[0]["seq"])] == ["/second"]
+
+
+def test_a_request_answered_before_a_reset_is_not_logged_after_it():
+    state = DoubleState()
+    late = state.arrival()
+    state.reset()  # the next test starts while the previous test's last answer is being recorded
+    assert state.record({**late, "path": "/previous-test", "method": "GET"}) is None
+    state.record({**state.arrival(), "path": "/this-test", "method": "GET"})
+    assert [e["path"] for e in state.requests()] == ["/this-test"]
+    stale = state.arrival()
+    state.clear_requests()
+    state.record({**stale, "path": "/before-clear", "method": "GET"})
+    assert state.requests() == []
+
+
 def test_sse_stream_shape():
     events = [e.decode() for e in anthropic.stream_events("m", "Hello there world.", 12)]
     names = [e.split("\n")[0].removeprefix("event: ") for e in events]

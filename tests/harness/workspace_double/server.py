@@ -200,6 +200,7 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
         path = unquote(parts.path) or "/"
         query = parse_qs(parts.query, keep_blank_values=True)
         self._entry = {
+            **self.state.arrival(),
             "time": _utc_now_iso(),
             "method": self.command,
             "path": path,

@@ -437,6 +437,9 @@ class DoubleState:  # pylint: disable=too-many-public-methods
         self._faults: list[Fault] = []
         self._log: deque = deque(maxlen=_LOG_LIMIT)
         self._seq = itertools.count(1)
+        # A request is numbered when it arrives and logged when it is answered. The generation
+        # lets reset() / clear_requests() drop answers to requests that arrived before them.
+        self._generation = 0
 
     # ------------------------------------------------------------ basics
     @property
@@ -462,6 +465,7 @@ class DoubleState:  # pylint: disable=too-many-public-methods
             self.tokens.clear()
             self._faults.clear()
             self._log.clear()
+            self._generation += 1
 
     # ---------------------------------------------------------- scenario
     def scenario(self) -> dict:
@@ -737,12 +741,31 @@ class DoubleState:  # pylint: disable=too-many-public-methods
         return None
 
     # --------------------------------------------------------------- log
-    def record(self, entry: dict) -> dict:
-        """Append a request-log entry (the caller must not include secrets)."""
+    def arrival(self) -> dict:
+        """Number a request as it arrives: ``{"seq": n, "generation": g}`` for :meth:`record`.
+
+        The log stays in arrival order even when a quick next request is answered (and recorded)
+        before the thread that answered the previous one records it, and a request that arrived
+        before a reset is not logged after it.
+        """
+        with self._lock:
+            return {"seq": next(self._seq), "generation": self._generation}
+
+    def record(self, entry: dict) -> dict | None:
+        """Log a request (the caller must not include secrets); None when a reset came since it arrived."""
         with self._lock:
             entry = dict(entry)
-            entry["seq"] = next(self._seq)
-            self._log.append(entry)
+            generation = entry.pop("generation", self._generation)
+            if generation != self._generation:
+                return None
+            if "seq" not in entry:
+                entry["seq"] = next(self._seq)
+            if len(self._log) == self._log.maxlen:
+                self._log.popleft()  # deque.insert refuses a full deque; the oldest goes, as append would drop it
+            position = len(self._log)
+            while position and self._log[position - 1]["seq"] > entry["seq"]:
+                position -= 1
+            self._log.insert(position, entry)
             return entry
 
     def requests(self, path_prefix: str | None = None, since: int = 0) -> list[dict]:
@@ -758,4 +781,5 @@ class DoubleState:  # pylint: disable=too-many-public-methods
         with self._lock:
             count = len(self._log)
             self._log.clear()
+            self._generation += 1
             return count
