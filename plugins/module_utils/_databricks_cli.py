@@ -406,9 +406,15 @@ def state_file_for(helper_path: str, environ: t.Optional[t.Mapping[str, str]] = 
     directory, name = os.path.split(os.path.abspath(helper_path))
     if environ is None or os.access(directory, os.W_OK):
         return os.path.join(directory, "." + name + ".state")
+    return os.path.join(state_dir(environ), "." + name + ".state")
+
+
+def state_dir(environ: t.Mapping[str, str]) -> str:
+    """The collection's per-user state folder: ``$XDG_STATE_HOME/fmapi-coding-agents``
+    (``~/.local/state/fmapi-coding-agents``)."""
     home = environ.get("HOME") or os.path.expanduser("~")
     state_home = environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
-    return os.path.join(state_home, "fmapi-coding-agents", "." + name + ".state")
+    return os.path.join(state_home, "fmapi-coding-agents")
 
 
 def resolve_cli(cli: str, environ: t.Mapping[str, str]) -> str:

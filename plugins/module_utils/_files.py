@@ -13,7 +13,9 @@ the file it points to is replaced, the link stays.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
+import stat
 import tempfile
 import typing as t
 
@@ -176,3 +178,47 @@ def replace_or_remove(module: AnsibleModule, path: str, content: t.Optional[t.Un
     if not os.path.isdir(directory):
         ensure_directory(directory, directory_mode)
     atomic_write(module, path, content, mode)
+
+
+# A file this size or smaller is fingerprinted by its content; a larger one (an executable) by size and mtime.
+FINGERPRINT_CONTENT_LIMIT = 1024 * 1024
+_FINGERPRINT_DIR_ENTRIES = 1000
+
+
+def fingerprint(path: str, _depth: int = 0) -> str:
+    """A short text that changes when ``path`` changes: what it is, its owner and mode, and its content (for a
+    file up to 1 MiB; size and modification time for a larger one, such as an executable), through symlinks and
+    down a folder's tree. A missing path is ``absent``. It holds a digest, never the content."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return "absent" if exc.errno in (errno.ENOENT, errno.ENOTDIR) else "unreadable:%s" % errno.errorcode.get(
+            exc.errno, exc.errno)
+    owner = "%d:%d:%o" % (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path)
+        resolved = fingerprint(os.path.join(os.path.dirname(path), target), _depth + 1) if _depth < 8 else "loop"
+        return "link:%s>%s" % (target, resolved)
+    if stat.S_ISDIR(info.st_mode):
+        digest = hashlib.sha256(owner.encode())
+        try:
+            names = sorted(os.listdir(path))
+        except OSError as exc:
+            return "dir:%s:unreadable:%s" % (owner, exc.errno)
+        if _depth >= 4 or len(names) > _FINGERPRINT_DIR_ENTRIES:
+            return "dir:%s:%d:%d" % (owner, len(names), info.st_mtime_ns)
+        for name in names:
+            digest.update(("%s=%s\n" % (name, fingerprint(os.path.join(path, name), _depth + 1))).encode())
+        return "dir:" + digest.hexdigest()[:32]
+    if not stat.S_ISREG(info.st_mode):
+        return "other:%s:%o" % (owner, stat.S_IFMT(info.st_mode))
+    if info.st_size > FINGERPRINT_CONTENT_LIMIT:
+        return "file:%s:%d:%d" % (owner, info.st_size, info.st_mtime_ns)
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(65536), b""):
+                digest.update(block)
+    except OSError as exc:
+        return "file:%s:unreadable:%s" % (owner, exc.errno)
+    return "file:%s:%s" % (owner, digest.hexdigest()[:32])

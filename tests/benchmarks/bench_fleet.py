@@ -3,8 +3,8 @@
 Not a test: it prints markdown tables, writes the raw figures as JSON and a PNG plot. Parts (``--parts``):
 
   1. setup on one laptop with the tools installed (real Databricks CLI and Claude Code on PATH, the SDK venv there),
-     against the workspace double: the first configuration and the re-run (nothing to change), wall time and
-     module runs; and the original bash script's ``--reinstall`` (fetched at run time from ``--original-repo``)
+     against the workspace double: the first configuration, the re-run (nothing to change) and the scheduled
+     quick re-run (``-e fast_rerun=true``, after a full run that recorded itself), wall time and module runs; and the original bash script's ``--reinstall`` (fetched at run time from ``--original-repo``)
      in another HOME of the same machine, with the same CLI against the same double.
   2. the token helper our setup writes against a bare ``databricks auth token --profile P --output json``: median
      of ``--helper-runs`` runs each, and their ratio.
@@ -50,6 +50,14 @@ ORIGINAL_REPO = "https://github.com/anthonyivn2/fmapi-codingagent-setup"
 ORIGINAL_ENTRY = "setup-fmapi-claudecode.sh"
 # Any connection the original script would open to anything but loopback goes to this dead proxy and fails.
 DEAD_PROXY = "http://127.0.0.1:9"
+
+
+# Part 1, in order on each laptop: the first configuration, the full re-run, a full run that records itself for the
+# quick re-run (not in the table), then the quick re-run a schedule makes (-e fast_rerun=true).
+PART1_RUNS = (("first", ()), ("rerun", ()), ("recording", ("fast_rerun=true",)), ("quick", ("fast_rerun=true",)))
+PART1_PHASES = ("first", "rerun", "quick")
+PART1_LABELS = (("first", "first configuration"), ("rerun", "re-run (nothing to change)"),
+                ("quick", "scheduled quick re-run (-e fast_rerun=true, nothing changed)"))
 
 
 def log(message: str) -> None:
@@ -180,10 +188,10 @@ class Bench:
             open(os.path.join(venv, ".complete"), "w", encoding="utf-8").close()
         return venv
 
-    def our_setup(self, laptop: Laptop, verbose: bool, tag: str) -> t.Dict[str, t.Any]:
+    def our_setup(self, laptop: Laptop, verbose: bool, tag: str, *extra: str) -> t.Dict[str, t.Any]:
         command = ["ansible-playbook", "fmapi.coding_agents.setup"] + (["-vvv"] if verbose else [])
         for value in ("host=" + laptop.url, "claude_code_release_url=%s/mirror/claude-code" % laptop.url,
-                      "databricks_cli_release_url=%s/mirror/databricks-cli" % laptop.url):
+                      "databricks_cli_release_url=%s/mirror/databricks-cli" % laptop.url) + extra:
             command += ["-e", value]
         elapsed, status, output = timed(command, laptop.env(browser=True), laptop.home,
                                         log_file=os.path.join(self.logs, "part1-%s.log" % tag))
@@ -231,27 +239,28 @@ class Bench:
         repeat = self.options.repeat
         self.double.control.update_scenario(endpoints=default_endpoints(), page_size=None)
         venv = self.sdk_venv()
-        ours: t.Dict[str, t.List[float]] = {"first": [], "rerun": []}
+        ours: t.Dict[str, t.List[float]] = {phase: [] for phase in PART1_PHASES}
         changed: t.Dict[str, t.Any] = {}
         for number in range(repeat):
             laptop = self.new_laptop("ours-%d" % number)
             self.link_venv(laptop, venv)
-            for phase in ("first", "rerun"):
-                run = self.our_setup(laptop, False, "ours-%d-%s" % (number, phase))
-                ours[phase].append(run["seconds"])
-                changed[phase] = run["changed"]
+            for phase, extra in PART1_RUNS:
+                run = self.our_setup(laptop, False, "ours-%d-%s" % (number, phase), *extra)
+                if phase in ours:
+                    ours[phase].append(run["seconds"])
+                    changed[phase] = run["changed"]
                 log("part 1: our %s %.1f s (changed=%s)" % (phase, run["seconds"], run["changed"]))
             self.laptop = laptop
         counted = {}
         laptop = self.new_laptop("ours-vvv")
         self.link_venv(laptop, venv)
-        for phase in ("first", "rerun"):
-            counted[phase] = self.our_setup(laptop, True, "ours-vvv-%s" % phase)
+        for phase, extra in PART1_RUNS:
+            counted[phase] = self.our_setup(laptop, True, "ours-vvv-%s" % phase, *extra)
         result: t.Dict[str, t.Any] = {
             "repeat": repeat,
             "ours": {phase: {"seconds": benchlib.median(ours[phase]), "runs": ours[phase], "changed": changed[phase],
                              "module_runs": counted[phase]["module_runs"], "modules": counted[phase]["modules"]}
-                     for phase in ("first", "rerun")}}
+                     for phase in PART1_PHASES}}
         checkout, how = self.fetch_original()
         result["original"] = {"source": how}
         self.original_laptop = None
@@ -578,10 +587,8 @@ def report(results: t.Dict[str, t.Any]) -> str:
     if "1" in parts:
         part = parts["1"]
         ours, original = part["ours"], part["original"]
-        rows = [["fmapi.coding_agents setup, first configuration", ours["first"]["seconds"],
-                 ours["first"]["module_runs"], ours["first"]["changed"]],
-                ["fmapi.coding_agents setup, re-run (nothing to change)", ours["rerun"]["seconds"],
-                 ours["rerun"]["module_runs"], ours["rerun"]["changed"]]]
+        rows = [["fmapi.coding_agents setup, " + label, ours[phase]["seconds"], ours[phase]["module_runs"],
+                 ours[phase]["changed"]] for phase, label in PART1_LABELS if phase in ours]
         if "rerun" in original:
             rows += [["original script, first setup (--host)", original["first"]["seconds"], "n/a (bash)", "-"],
                      ["original script, --reinstall", original["rerun"]["seconds"], "n/a (bash)", "-"]]
@@ -591,8 +598,10 @@ def report(results: t.Dict[str, t.Any]) -> str:
                 % (part["repeat"], len(original.get("rerun", {}).get("runs", [])) or 0, earlier("1")), "",
                 benchlib.markdown_table(["run", "wall s", "module runs", "changed"], rows), ""]
         if "rerun" in original:
-            out += ["Re-run against --reinstall: ours takes %.1fx the script's time (%s)." % (
-                ours["rerun"]["seconds"] / original["rerun"]["seconds"], original["source"]), ""]
+            out += ["Re-run against --reinstall: ours takes %.1fx the script's time%s (%s)." % (
+                ours["rerun"]["seconds"] / original["rerun"]["seconds"],
+                "; the quick re-run (fast_rerun) %.1fx" % (ours["quick"]["seconds"] / original["rerun"]["seconds"])
+                if "quick" in ours else "", original["source"]), ""]
     if "2" in parts:
         part = parts["2"]
         rows = [["token helper (ours)", part["median_seconds"]["ours"] * 1000, "%.2f" % part["ratio_ours_to_bare"]],

@@ -62,7 +62,9 @@ def fleet_panels(total_axis, per_host_axis, part: dict) -> None:
 
 def setup_panel(axis, part: dict) -> None:
     labels, values, colours = [], [], []
-    for phase, label in (("first", "ours:\nfirst"), ("rerun", "ours:\nre-run")):
+    for phase, label in (("first", "ours:\nfirst"), ("rerun", "ours:\nre-run"), ("quick", "ours:\nquick re-run")):
+        if phase not in part["ours"]:  # a run from before fast_rerun
+            continue
         labels.append(label)
         values.append(part["ours"][phase]["seconds"])
         colours.append("C0")
