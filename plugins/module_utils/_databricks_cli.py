@@ -33,8 +33,6 @@ import tempfile
 import threading
 import time
 import typing as t
-import urllib.error
-import urllib.request
 
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._workspace import (
     CLI_INSTALL_HINT,
@@ -454,6 +452,10 @@ def token_rejected(host: str, token: str, timeout: float = VERIFY_TIMEOUT_SECOND
 
     Proxies (HTTPS_PROXY, NO_PROXY) and a custom CA (SSL_CERT_FILE) apply, as for the CLI.
     """
+    # Imported here: urllib.request costs the token helper about 30 ms at every start, and only this asks.
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
     headers = {"Authorization": "Bearer " + token, "User-Agent": "fmapi-token-helper"}
     request = urllib.request.Request(host + VERIFY_PATH, headers=headers)
     # The standard library's opener, not Ansible's open_url: this code also runs as the token helper,

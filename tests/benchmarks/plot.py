@@ -27,9 +27,10 @@ def fleet_series(part: dict):
             if setting not in settings:
                 settings.append(setting)
     for index, setting in enumerate(settings):
-        for phase in ("first", "rerun"):
+        for phase in ("first", "rerun", "quick"):
             points = [(int(size), part["sizes"][size][setting][phase]) for size in sizes
-                      if setting in part["sizes"][size] and not part["sizes"][size][setting][phase].get("cloned_to")]
+                      if setting in part["sizes"][size] and phase in part["sizes"][size][setting]
+                      and not part["sizes"][size][setting][phase].get("cloned_to")]
             if points:
                 yield index, setting, phase, points
 
@@ -37,13 +38,14 @@ def fleet_series(part: dict):
 def fleet_panels(total_axis, per_host_axis, part: dict) -> None:
     styles = ["-", "--", ":", "-."]
     for index, setting, phase, points in fleet_series(part):
-        label = "%s, %s" % ("first configuration" if phase == "first" else "re-run", setting)
-        style = {"linestyle": styles[index % len(styles)], "marker": "o" if phase == "first" else "s",
-                 "color": "C%d" % (2 * index + (phase == "rerun"))}
+        label = "%s, %s" % ({"first": "first configuration", "rerun": "re-run",
+                             "quick": "quick re-run (fast_rerun)"}[phase], setting)
+        style = {"linestyle": styles[index % len(styles)], "marker": {"first": "o", "rerun": "s", "quick": "D"}[phase],
+                 "color": "C%d" % (3 * index + ("first", "rerun", "quick").index(phase))}
         sizes = [size for size, _run in points]
         total_axis.plot(sizes, [run["seconds"] for _size, run in points], label=label, **style)
         per_host_axis.plot(sizes, [run["per_host_seconds"] for _size, run in points], label="wall: " + label, **style)
-        if phase == "rerun":
+        if phase != "first":
             per_host_axis.plot(sizes, [run.get("controller_cpu_per_host") for _size, run in points], alpha=0.5,
                                linestyle=style["linestyle"], marker="^", color=style["color"],
                                label="controller CPU: " + label)

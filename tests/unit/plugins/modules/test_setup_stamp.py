@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.fmapi.coding_agents.plugins.module_utils import _databricks_cli as dbcli
 from ansible_collections.fmapi.coding_agents.plugins.module_utils._files import fingerprint
 from ansible_collections.fmapi.coding_agents.plugins.modules import setup_stamp
-from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main
+from ansible_collections.fmapi.coding_agents.tests.unit.plugins.modules.utils import run_main, use_home
 
 DIGEST = "a" * 64
 SECRET_TOKEN = "dapi-never-show-this-token"
@@ -24,12 +24,8 @@ SECRET_TOKEN = "dapi-never-show-this-token"
 
 @pytest.fixture(name="home")
 def home_fixture(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
-    monkeypatch.delenv("DATABRICKS_CONFIG_FILE", raising=False)
-    return home
+    return use_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(name="session")
