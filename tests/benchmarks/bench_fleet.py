@@ -4,8 +4,9 @@ Not a test: it prints markdown tables, writes the raw figures as JSON and a PNG 
 
   1. setup on one laptop with the tools installed (real Databricks CLI and Claude Code on PATH, the SDK venv there),
      against the workspace double: the first configuration, the re-run (nothing to change) and the scheduled
-     quick re-run (``-e fast_rerun=true``, after a full run that recorded itself), wall time and module runs; and the original bash script's ``--reinstall`` (fetched at run time from ``--original-repo``)
-     in another HOME of the same machine, with the same CLI against the same double.
+     quick re-run (``-e fast_rerun=true``, after a full run that recorded itself), wall time and module runs;
+     and the original bash script's ``--reinstall`` (fetched at run time from ``--original-repo``) in another HOME
+     of the same machine, with the same CLI against the same double.
   2. the token helper our setup writes against a bare ``databricks auth token --profile P --output json``: median
      of ``--helper-runs`` runs each, and their ratio.
   3. the list_models and validate_models playbooks against ``--endpoints`` serving endpoints served in pages.
