@@ -12,9 +12,11 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 
 import pytest
-from operations_support import Laptop
+from operations_support import Laptop, Run
 
 QUICK_TITLE = "Coding agents x Databricks FMAPI — nothing changed since the full run at "
 
@@ -41,7 +43,7 @@ def assert_quick(run) -> None:
     assert QUICK_TITLE in run.output, "a quick re-run says so:\n" + run.output[-3000:]
     # The question and its report: no fact gathering, no role, no model check.
     assert recap(run) == {"ok": 2, "changed": 0, "failed": 0}
-    assert "Gathering Facts" not in run.output and "Check the configured models" not in run.output
+    assert "Gather the facts" not in run.output and "Check the configured models" not in run.output
 
 
 def assert_full(run, reason: str) -> None:
@@ -123,3 +125,28 @@ def test_a_run_with_a_warning_is_repeated_in_full_and_the_uninstall_removes_the_
     assert laptop.play("uninstall", "confirm=yes").returncode == 0
     assert not os.path.exists(stamp_file(laptop))
     assert laptop.play("uninstall", "confirm=yes").returncode == 0
+
+
+def test_fast_rerun_from_the_inventory_as_an_awx_schedule_sets_it(laptop, tmp_path):
+    """AWX's inventory (docs/awx/inventory.yml) sets fast_rerun as a group variable, which a play keyword such as
+    gather_facts cannot see: the quick re-run must still gather no facts."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"laptops": {
+        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
+        "vars": {"fast_rerun": True, "host": laptop.url,
+                 "claude_code_release_url": laptop.url + "/mirror/claude-code",
+                 "databricks_cli_release_url": laptop.url + "/mirror/databricks-cli"}}}))
+
+    def play() -> Run:
+        command = ["ansible-playbook", "-i", str(inventory), "fmapi.coding_agents.setup", "-e", "fmapi_hosts=laptops"]
+        completed = subprocess.run(command, cwd=laptop.home, env=laptop.env(browser=True), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+                                   check=False)
+        run = Run(command, completed.returncode, completed.stdout)
+        print(run)
+        return run
+
+    first = play()
+    assert first.returncode == 0 and "Gather the facts the setup needs" in first.output
+    assert os.path.exists(stamp_file(laptop))
+    assert_quick(play())
