@@ -205,19 +205,6 @@ def always_fingerprinted(environ: t.Mapping[str, str]) -> t.List[str]:
     return [ws.config_file_path(environ)] + [ws.expand_home(name, environ) for name in RC_FILES]
 
 
-def utc(moment: datetime.datetime) -> str:
-    """ISO 8601 in UTC, to the second."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_utc(text: t.Any) -> t.Optional[datetime.datetime]:
-    """The moment :func:`utc` wrote, or None."""
-    try:
-        return datetime.datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return None
-
-
 def read_stamp(path: str) -> t.Tuple[t.Optional[t.Dict[str, t.Any]], t.Optional[str]]:
     """(stamp, why it cannot be used)."""
     try:
@@ -238,18 +225,18 @@ def read_stamp(path: str) -> t.Tuple[t.Optional[t.Dict[str, t.Any]], t.Optional[
 def compare(stamp: t.Dict[str, t.Any], inputs_digest: str, max_age_hours: int, now: datetime.datetime,
             environ: t.Mapping[str, str]) -> t.Optional[str]:
     """Why the next run would not be a no-op, or None. Cheapest checks first; the session last."""
-    full_run_at = parse_utc(stamp.get("full_run_at"))
+    full_run_at = dbcli.parse_expiry(stamp.get("full_run_at"))
     if stamp.get("inputs_digest") != inputs_digest:
         return "the values given or the collection changed since the last full run"
     if full_run_at is None or max_age_hours <= 0:
         return "every run is a full run (max_age_hours is 0)" if max_age_hours <= 0 else "the stamp has no time"
     if now - full_run_at >= datetime.timedelta(hours=max_age_hours):
-        return "the last full run (%s) is more than %d hours old" % (utc(full_run_at), max_age_hours)
+        return "the last full run (%s) is more than %d hours old" % (dbcli.iso_utc(full_run_at), max_age_hours)
     if full_run_at > now + datetime.timedelta(minutes=5):
-        return "the last full run (%s) is in the future: the clock changed" % utc(full_run_at)
+        return "the last full run (%s) is in the future: the clock changed" % dbcli.iso_utc(full_run_at)
     for path, recorded in sorted(stamp["files"].items()):
         if fingerprint(path) != recorded:
-            return "%s changed since the last full run at %s" % (path, utc(full_run_at))
+            return "%s changed since the last full run at %s" % (path, dbcli.iso_utc(full_run_at))
     cli, profile = stamp.get("databricks_cli"), stamp.get("profile")
     if cli and profile:
         token = dbcli.fetch_token(cli, profile, environ, timeout=SESSION_TIMEOUT_SECONDS)
@@ -287,7 +274,7 @@ def main() -> None:
                   summary=[], path=path)
     if params["state"] != "absent":
         result["inputs_digest"] = params["inputs_digest"]
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = dbcli.utc_now()
 
     if params["state"] == "absent":
         result["changed"] = os.path.lexists(path)
@@ -299,8 +286,8 @@ def main() -> None:
         files = {}
         for item in always_fingerprinted(environ) + [expand(p) for p in params["paths"] if p]:
             files.setdefault(item, fingerprint(item))
-        stamp = dict(version=STAMP_VERSION, full_run_at=utc(now), inputs_digest=params["inputs_digest"], files=files,
-                     databricks_cli=params["databricks_cli"], profile=params["profile"], summary=params["summary"])
+        stamp = dict(version=STAMP_VERSION, full_run_at=dbcli.iso_utc(now), inputs_digest=params["inputs_digest"],
+                     files=files, databricks_cli=params["databricks_cli"], profile=params["profile"], summary=params["summary"])
         result.update(files=len(files), full_run_at=stamp["full_run_at"], summary=params["summary"])
         if not module.check_mode:
             try:
@@ -316,10 +303,10 @@ def main() -> None:
     if stamp is None:
         result["reason"] = problem
         module.exit_json(**result)
-    full_run_at = parse_utc(stamp.get("full_run_at"))
+    full_run_at = dbcli.parse_expiry(stamp.get("full_run_at"))
     if full_run_at is not None:
-        result.update(full_run_at=utc(full_run_at),
-                      next_full_run_after=utc(full_run_at + datetime.timedelta(hours=max(params["max_age_hours"], 0))))
+        next_full = full_run_at + datetime.timedelta(hours=max(params["max_age_hours"], 0))
+        result.update(full_run_at=dbcli.iso_utc(full_run_at), next_full_run_after=dbcli.iso_utc(next_full))
     reason = compare(stamp, params["inputs_digest"], params["max_age_hours"], now, environ)
     summary = stamp.get("summary") if isinstance(stamp.get("summary"), list) else []
     result.update(current=reason is None, reason=reason, files=len(stamp["files"]),
